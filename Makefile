@@ -1,0 +1,51 @@
+# aftershock: `make setup` installs what the build needs, `make` builds build/aftershock,
+# `make test` runs every test (C unit tests under ASan+UBSan, then the CLI tests), `make demo`
+# runs aftershock on examples/demo.
+PYTHON ?= python3
+JOBS ?= $(shell nproc 2>/dev/null || echo 2)
+BUILD ?= build
+ASAN_BUILD ?= build-asan
+CMAKE_FLAGS ?=
+ifeq ($(CI),true)
+CMAKE_FLAGS += -DASH_WERROR=ON
+endif
+
+.PHONY: all setup build asan test test-unit test-integration demo bench clean format
+
+all: build
+
+setup:
+	@bash scripts/setup.sh
+
+build: third_party/.python-deps
+	@cmake -S . -B $(BUILD) -DCMAKE_BUILD_TYPE=Release $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(BUILD) -j $(JOBS)
+
+asan: third_party/.python-deps
+	@cmake -S . -B $(ASAN_BUILD) -DCMAKE_BUILD_TYPE=Debug -DASH_SANITIZE=ON $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(ASAN_BUILD) -j $(JOBS)
+
+third_party/.python-deps: scripts/setup.sh scripts/deps.txt requirements-dev.txt
+	@bash scripts/setup.sh
+
+test: setup build asan test-unit test-integration
+
+test-unit:
+	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
+
+# The CLI tests drive the sanitized binary; the standard-library exactness test the release one.
+test-integration:
+	AFTERSHOCK_BIN=$(CURDIR)/$(ASAN_BUILD)/aftershock AFTERSHOCK_FAST_BIN=$(CURDIR)/$(BUILD)/aftershock \
+	    $(PYTHON) -m pytest -q tests/integration
+
+demo: setup build
+	@bash examples/demo.sh $(BUILD)/aftershock
+
+bench: setup build
+	$(PYTHON) benchmarks/graph_bench.py --bin $(BUILD)/aftershock
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD)
+
+format:
+	clang-format -i analyzer/src/*.[ch] analyzer/include/aftershock/*.h cli/*.[ch] tests/unit/*.c

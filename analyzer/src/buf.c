@@ -1,0 +1,291 @@
+/*
+ * Growable byte buffers, JSON string escaping, whole-file reads and path joins.
+ */
+#include "util.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+int ash__buf_reserve(ash_buf *buf, size_t extra)
+{
+    if (buf->len + extra + 1 <= buf->cap) {
+        return 0;
+    }
+    if (extra > SIZE_MAX / 2 - buf->len) {
+        return ash__error_oom();
+    }
+    size_t ncap = buf->cap ? buf->cap : 64;
+    while (ncap < buf->len + extra + 1) {
+        ncap *= 2;
+    }
+    char *p = ash__realloc(buf->ptr, ncap);
+    if (!p) {
+        return ash__error_oom();
+    }
+    buf->ptr = p;
+    buf->cap = ncap;
+    return 0;
+}
+
+int ash__buf_put(ash_buf *buf, const void *data, size_t len)
+{
+    if (ash__buf_reserve(buf, len) < 0) {
+        return ASH_ENOMEM;
+    }
+    if (len) {
+        memcpy(buf->ptr + buf->len, data, len);
+    }
+    buf->len += len;
+    buf->ptr[buf->len] = '\0';
+    return 0;
+}
+
+int ash__buf_puts(ash_buf *buf, const char *s)
+{
+    return ash__buf_put(buf, s, strlen(s));
+}
+
+int ash__buf_putc(ash_buf *buf, char c)
+{
+    return ash__buf_put(buf, &c, 1);
+}
+
+int ash__buf_vprintf(ash_buf *buf, const char *fmt, va_list ap)
+{
+    va_list copy;
+    va_copy(copy, ap);
+    int n = vsnprintf(NULL, 0, fmt, copy);
+    va_end(copy);
+    if (n < 0) {
+        return ash__error(ASH_EINVAL, "bad format string");
+    }
+    if (ash__buf_reserve(buf, (size_t)n) < 0) {
+        return ASH_ENOMEM;
+    }
+    vsnprintf(buf->ptr + buf->len, (size_t)n + 1, fmt, ap);
+    buf->len += (size_t)n;
+    return 0;
+}
+
+int ash__buf_printf(ash_buf *buf, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = ash__buf_vprintf(buf, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+    unsigned char c = s[0];
+    size_t len;
+    uint32_t cp;
+    if (c < 0x80) {
+        return 1;
+    } else if (c >= 0xC2 && c <= 0xDF) {
+        len = 2;
+        cp = c & 0x1F;
+    } else if (c >= 0xE0 && c <= 0xEF) {
+        len = 3;
+        cp = c & 0x0F;
+    } else if (c >= 0xF0 && c <= 0xF4) {
+        len = 4;
+        cp = c & 0x07;
+    } else {
+        return 0;
+    }
+    if (n < len) {
+        return 0;
+    }
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xC0) != 0x80) {
+            return 0;
+        }
+        cp = (cp << 6) | (s[i] & 0x3F);
+    }
+    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
+        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
+        return 0;
+    }
+    return len;
+}
+
+int ash__buf_json(ash_buf *buf, const char *s, size_t len)
+{
+    static const char hex[] = "0123456789abcdef";
+    const unsigned char *p = (const unsigned char *)s;
+    if (ash__buf_reserve(buf, len + 2) < 0 || ash__buf_putc(buf, '"') < 0) {
+        return ASH_ENOMEM;
+    }
+    size_t i = 0;
+    while (i < len) {
+        size_t start = i;
+        while (i < len && p[i] >= 0x20 && p[i] < 0x80 && p[i] != '"' && p[i] != '\\') {
+            i++;
+        }
+        if (i > start && ash__buf_put(buf, s + start, i - start) < 0) {
+            return ASH_ENOMEM;
+        }
+        if (i >= len) {
+            break;
+        }
+        unsigned char c = p[i];
+        int rc;
+        if (c == '"' || c == '\\') {
+            char esc[2] = {'\\', (char)c};
+            rc = ash__buf_put(buf, esc, 2);
+            i++;
+        } else if (c < 0x20) {
+            char esc[6] = {'\\', 'u', '0', '0', hex[c >> 4], hex[c & 15]};
+            rc = ash__buf_put(buf, esc, 6);
+            i++;
+        } else {
+            size_t n = utf8_seq(p + i, len - i);
+            if (n) {
+                rc = ash__buf_put(buf, s + i, n);
+                i += n;
+            } else {
+                rc = ash__buf_puts(buf, "\xEF\xBF\xBD");
+                i++;
+            }
+        }
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return ash__buf_putc(buf, '"');
+}
+
+const char *ash__buf_cstr(const ash_buf *buf)
+{
+    return buf->ptr ? buf->ptr : "";
+}
+
+char *ash__buf_detach(ash_buf *buf)
+{
+    char *p = buf->ptr ? buf->ptr : ash__strdup("");
+    buf->ptr = NULL;
+    buf->len = buf->cap = 0;
+    return p;
+}
+
+void ash__buf_clear(ash_buf *buf)
+{
+    buf->len = 0;
+    if (buf->ptr) {
+        buf->ptr[0] = '\0';
+    }
+}
+
+void ash__buf_free(ash_buf *buf)
+{
+    ash__free(buf->ptr);
+    buf->ptr = NULL;
+    buf->len = buf->cap = 0;
+}
+
+int ash__read_fd(char **out, size_t *len, int fd, const char *path, size_t limit)
+{
+    *out = NULL;
+    *len = 0;
+    int rc = 0;
+    char *data = NULL;
+    struct stat st;
+    if (fstat(fd, &st) < 0) {
+        return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
+    }
+    if (S_ISDIR(st.st_mode)) {
+        return ash__error(ASH_EIO, "%s: is a directory", path);
+    }
+    if (limit && (size_t)st.st_size > limit) {
+        *len = (size_t)st.st_size;
+        return ash__error(ASH_EINVAL, "%s: larger than %zu bytes", path, limit);
+    }
+    size_t cap = S_ISREG(st.st_mode) ? (size_t)st.st_size + 1 : 4096;
+    size_t n = 0;
+    data = ash__malloc(cap);
+    if (!data) {
+        return ash__error_oom();
+    }
+    for (;;) {
+        if (n + 1 >= cap) {
+            char *p = ash__realloc(data, cap * 2);
+            if (!p) {
+                rc = ash__error_oom();
+                goto done;
+            }
+            data = p;
+            cap *= 2;
+        }
+        ssize_t got = read(fd, data + n, cap - n - 1);
+        if (got < 0) {
+            if (errno == EINTR) {
+                continue;
+            }
+            rc = ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
+            goto done;
+        }
+        if (got == 0) {
+            break;
+        }
+        n += (size_t)got;
+        if (limit && n > limit) {
+            *len = n;
+            rc = ash__error(ASH_EINVAL, "%s: larger than %zu bytes", path, limit);
+            goto done;
+        }
+    }
+    data[n] = '\0';
+    *out = data;
+    *len = n;
+    data = NULL;
+done:
+    ash__free(data);
+    return rc;
+}
+
+int ash__read_file(char **out, size_t *len, const char *path, size_t limit)
+{
+    *out = NULL;
+    *len = 0;
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
+    }
+    int rc = ash__read_fd(out, len, fd, path, limit);
+    close(fd);
+    return rc;
+}
+
+char *ash__path_join(const char *a, const char *b)
+{
+    size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;
+    while (la > 1 && a[la - 1] == '/') {
+        la--;
+    }
+    char *p = ash__malloc(la + lb + 2);
+    if (!p) {
+        return NULL;
+    }
+    size_t n = 0;
+    if (la) {
+        memcpy(p, a, la);
+        n = la;
+    }
+    if (la && lb && p[n - 1] != '/') {
+        p[n++] = '/';
+    }
+    if (lb) {
+        memcpy(p + n, b, lb);
+        n += lb;
+    }
+    p[n] = '\0';
+    return p;
+}

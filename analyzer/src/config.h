@@ -1,0 +1,48 @@
+/*
+ * aftershock's configuration: the `[tool.aftershock]` table of a project's pyproject.toml.
+ * A configuration problem never stops the tool: it is reported as a warning and the default is
+ * used for what was wrong.
+ */
+#ifndef ASH_CONFIG_H
+#define ASH_CONFIG_H
+
+#include "util.h"
+
+#include <stddef.h>
+
+/** The configuration; every pointer in it is owned by it (see `ash__config_free`). */
+typedef struct ash_config {
+    /** `roots = ["src", "libs/a"]`: source roots relative to the project root, normalised
+     *  ("./src/" is "src", "." is ""), without duplicates. */
+    char **roots;
+    size_t root_count;
+    /** 1 when `roots` was given and at least one root was usable (or the list was empty). */
+    int roots_set;
+    /** `exclude = ["tests/fixtures", ...]`: glob strings, kept verbatim. */
+    char **exclude;
+    size_t exclude_count;
+    /** `python = "path"`: the interpreter; NULL if unset. */
+    char *python;
+    /** `type-checking-imports = true|false` (or `type_checking_imports`); default 1. */
+    int type_checking_imports;
+} ash_config;
+
+/** Set `*config` to the defaults; it then owns nothing. */
+void ash__config_init(ash_config *config);
+
+/**
+ * Replace `*config` (initialised or loaded before) by the defaults overlaid with
+ * `[tool.aftershock]` of `<root>/<pyproject_relpath>` (`root` NULL: `pyproject_relpath` as is).
+ * A missing file gives the defaults. An unreadable or malformed file, a key of the wrong type
+ * or an unknown key is reported through `diag` (path `pyproject_relpath`, a message starting
+ * with "line N: " where there is a line) and the default is kept for what was wrong. Borrows
+ * every argument for the duration of the call. Returns 0, or ASH_ENOMEM (then `*config` holds
+ * the defaults). Thread-safe for distinct configs.
+ */
+int ash__config_load(ash_config *config, const char *root, const char *pyproject_relpath,
+                     ash_diag_fn diag, void *payload);
+
+/** Free what `*config` owns and reset it to the defaults; NULL does nothing. */
+void ash__config_free(ash_config *config);
+
+#endif

@@ -1,0 +1,342 @@
+/*
+ * Interpreter facts (see envinfo.h). The interpreter prints one fact per line:
+ *
+ *   version <X.Y.Z>
+ *   executable <path>
+ *   site <site-packages directory>
+ *   stdlib <top-level module name>
+ *   top <top-level importable name> <distribution or ->
+ *
+ * The cache file is that output behind a header of stamps; it is used while every stamp
+ * (interpreter binary, site directories: path, size, mtime_ns) still matches:
+ *
+ *   aftershock-envinfo <format version>
+ *   stamp <mtime_ns> <size> <path>
+ *   ...
+ *   end
+ */
+#include "envinfo.h"
+
+#include "ash_uthash.h"
+#include "hash.h"
+#include "proc.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define ENVINFO_FORMAT 1
+
+static const char probe[] =
+    "import os, sys\n"
+    "print('version', sys.version.split()[0])\n"
+    "print('executable', sys.executable)\n"
+    "sites = [p for p in sys.path if p and os.path.isdir(p) and\n"
+    "         os.path.basename(p) in ('site-packages', 'dist-packages')]\n"
+    "for p in sites: print('site', p)\n"
+    "for n in sorted(sys.stdlib_module_names): print('stdlib', n)\n"
+    "seen = set()\n"
+    "try:\n"
+    "    import importlib.metadata as md\n"
+    "    for top, dists in sorted(md.packages_distributions().items()):\n"
+    "        if top.isidentifier(): seen.add(top); print('top', top, dists[0])\n"
+    "except Exception: pass\n"
+    "for p in sites:\n"
+    "    for e in sorted(os.listdir(p)):\n"
+    "        n = e.split('.')[0]\n"
+    "        if n.isidentifier() and n not in seen and not e.endswith(('.dist-info', '.egg-info', '.pth')):\n"
+    "            seen.add(n); print('top', n, '-')\n";
+
+typedef struct name_entry {
+    UT_hash_handle hh;
+    const char *dist; /* NULL for stdlib names */
+    char name[];
+} name_entry;
+
+struct ash_envinfo {
+    int available;
+    char *version;
+    char *python;
+    name_entry *stdlib;
+    name_entry *top;
+    char *text; /* the facts, kept for the cache file */
+};
+
+int ash__envinfo_available(const ash_envinfo *env)
+{
+    return env && env->available;
+}
+
+const char *ash__envinfo_version(const ash_envinfo *env)
+{
+    return env && env->version ? env->version : "";
+}
+
+const char *ash__envinfo_python(const ash_envinfo *env)
+{
+    return env && env->python ? env->python : "";
+}
+
+static void free_names(name_entry **set)
+{
+    name_entry *e, *tmp;
+    HASH_ITER(hh, *set, e, tmp)
+    {
+        HASH_DEL(*set, e);
+        ash__free((void *)e->dist);
+        ash__free(e);
+    }
+}
+
+void ash__envinfo_free(ash_envinfo *env)
+{
+    if (!env) {
+        return;
+    }
+    free_names(&env->stdlib);
+    free_names(&env->top);
+    ash__free(env->version);
+    ash__free(env->python);
+    ash__free(env->text);
+    ash__free(env);
+}
+
+static int add_name(name_entry **set, const char *name, size_t len, const char *dist)
+{
+    name_entry *e;
+    HASH_FIND(hh, *set, name, len, e);
+    if (e) {
+        return 0;
+    }
+    e = ash__calloc(1, sizeof(*e) + len + 1);
+    if (!e) {
+        return ash__error_oom();
+    }
+    memcpy(e->name, name, len);
+    if (dist && strcmp(dist, "-") != 0 && !(e->dist = ash__strdup(dist))) {
+        ash__free(e);
+        return ash__error_oom();
+    }
+    ash__uthash_oom = 0;
+    HASH_ADD(hh, *set, name, len, e);
+    if (ash__uthash_oom) {
+        ash__free((void *)e->dist);
+        ash__free(e);
+        return ash__error_oom();
+    }
+    return 0;
+}
+
+/* Read the fact lines of `text` into env. */
+static int parse_facts(ash_envinfo *env, char *text)
+{
+    char *save = NULL;
+    for (char *line = strtok_r(text, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+        char *sp = strchr(line, ' ');
+        if (!sp) {
+            continue;
+        }
+        *sp = '\0';
+        char *arg = sp + 1;
+        int rc = 0;
+        if (strcmp(line, "version") == 0) {
+            ash__free(env->version);
+            rc = (env->version = ash__strdup(arg)) ? 0 : ash__error_oom();
+        } else if (strcmp(line, "stdlib") == 0) {
+            rc = add_name(&env->stdlib, arg, strlen(arg), NULL);
+        } else if (strcmp(line, "top") == 0) {
+            char *d = strchr(arg, ' ');
+            if (d) {
+                *d++ = '\0';
+            }
+            rc = add_name(&env->top, arg, strlen(arg), d);
+        }
+        *sp = ' ';
+        if (rc < 0) {
+            return rc;
+        }
+    }
+    return 0;
+}
+
+/* "stamp <mtime_ns> <size> <path>" for a file or directory into buf; 0 if it exists. */
+static int stamp(ash_buf *buf, const char *path)
+{
+    struct stat st;
+    if (stat(path, &st) < 0) {
+        return -1;
+    }
+    long long ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
+    return ash__buf_printf(buf, "stamp %lld %lld %s\n", ns, (long long)st.st_size, path) < 0 ? -2
+                                                                                            : 0;
+}
+
+/* The stamp header for the facts in text (interpreter + site directories). */
+static int stamps_for(ash_buf *buf, const char *python, const char *text)
+{
+    if (ash__buf_printf(buf, "aftershock-envinfo %d\n", ENVINFO_FORMAT) < 0 ||
+        stamp(buf, python) == -2) {
+        return ASH_ENOMEM;
+    }
+    for (const char *p = text; p && *p;) {
+        const char *nl = strchr(p, '\n');
+        size_t n = nl ? (size_t)(nl - p) : strlen(p);
+        if (n > 5 && memcmp(p, "site ", 5) == 0) {
+            char *dir = ash__strndup(p + 5, n - 5);
+            int rc = dir ? stamp(buf, dir) : -2;
+            ash__free(dir);
+            if (rc == -2) {
+                return ASH_ENOMEM;
+            }
+        }
+        p = nl ? nl + 1 : NULL;
+    }
+    return ash__buf_puts(buf, "end\n");
+}
+
+static char *cache_path(const char *cache_dir, const char *python)
+{
+    ash_hash h = ash__hash_bytes(python, strlen(python));
+    char hex[33], name[64];
+    ash__hash_hex(&h, hex);
+    snprintf(name, sizeof(name), "python-%.16s.txt", hex);
+    return ash__path_join(cache_dir, name);
+}
+
+/* The cached facts if every stamp still matches; owned, or NULL. */
+static char *read_cache(const char *file, const char *python)
+{
+    char *data;
+    size_t len;
+    if (ash__read_file(&data, &len, file, 16 << 20) < 0) {
+        return NULL;
+    }
+    char *end = strstr(data, "\nend\n");
+    if (!end) {
+        ash__free(data);
+        return NULL;
+    }
+    char *facts = end + 5;
+    ash_buf expect = ASH_BUF_INIT;
+    int ok = stamps_for(&expect, python, facts) == 0 && expect.len == (size_t)(facts - data) &&
+             memcmp(expect.ptr, data, expect.len) == 0;
+    ash__buf_free(&expect);
+    if (!ok) {
+        ash__free(data);
+        return NULL;
+    }
+    memmove(data, facts, len - (size_t)(facts - data) + 1);
+    return data;
+}
+
+/* Write the cache file atomically; failures only cost the next run a probe. */
+static void write_cache(const char *file, const char *python, const char *facts)
+{
+    ash_buf buf = ASH_BUF_INIT;
+    char tmp[4096];
+    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", file, (long)getpid());
+    if (stamps_for(&buf, python, facts) == 0 && ash__buf_puts(&buf, facts) == 0) {
+        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
+        if (fd >= 0) {
+            int ok = write(fd, buf.ptr, buf.len) == (ssize_t)buf.len && fsync(fd) == 0;
+            close(fd);
+            if (!ok || rename(tmp, file) < 0) {
+                unlink(tmp);
+            }
+        }
+    }
+    ash__buf_free(&buf);
+}
+
+static int probe_python(char **facts, const char *python, ash_diag_fn diag, void *payload)
+{
+    char *argv[] = {(char *)python, "-c", (char *)probe, NULL};
+    char err[256];
+    size_t len;
+    int status;
+    *facts = NULL;
+    int rc = ash__run_capture(facts, &len, &status, argv, NULL, err, sizeof(err), 60000);
+    if (rc == ASH_ENOMEM) {
+        return rc;
+    }
+    if (rc < 0 || status != 0) {
+        ash__diag(diag, payload, NULL,
+                  "%s: cannot ask the interpreter for its modules (%s); standard-library and "
+                  "third-party imports are not classified",
+                  python, rc < 0 ? ash_error_last() : (err[0] ? err : "it failed"));
+        ash__free(*facts);
+        *facts = NULL;
+    }
+    return 0;
+}
+
+int ash__envinfo_load(ash_envinfo **out, const char *python, const char *cache_dir,
+                      ash_diag_fn diag, void *payload)
+{
+    *out = NULL;
+    ash_envinfo *env = ash__calloc(1, sizeof(*env));
+    if (!env) {
+        return ash__error_oom();
+    }
+    int rc = 0;
+    char *file = NULL, *facts = NULL;
+    env->python = ash__which(python);
+    if (!env->python) {
+        ash__diag(diag, payload, NULL,
+                  "%s: interpreter not found; standard-library and third-party imports are not "
+                  "classified",
+                  python);
+        goto done;
+    }
+    file = cache_dir ? cache_path(cache_dir, env->python) : NULL;
+    facts = file ? read_cache(file, env->python) : NULL;
+    if (!facts) {
+        if ((rc = probe_python(&facts, env->python, diag, payload)) < 0 || !facts) {
+            goto done;
+        }
+        if (file) {
+            write_cache(file, env->python, facts);
+        }
+    }
+    env->text = facts;
+    char *copy = ash__strdup(facts);
+    if (!copy) {
+        rc = ash__error_oom();
+        goto done;
+    }
+    rc = parse_facts(env, copy);
+    ash__free(copy);
+    env->available = rc == 0;
+done:
+    ash__free(file);
+    if (rc < 0) {
+        ash__envinfo_free(env);
+        return rc;
+    }
+    *out = env;
+    return 0;
+}
+
+ash_origin ash__envinfo_classify(const ash_envinfo *env, const char *name, size_t len,
+                                 const char **dist)
+{
+    name_entry *e;
+    *dist = NULL;
+    if (!env || !env->available) {
+        return ASH_ORIGIN_UNKNOWN;
+    }
+    HASH_FIND(hh, env->stdlib, name, len, e);
+    if (e) {
+        return ASH_ORIGIN_STDLIB;
+    }
+    HASH_FIND(hh, env->top, name, len, e);
+    if (e) {
+        *dist = e->dist;
+        return ASH_ORIGIN_THIRD_PARTY;
+    }
+    return ASH_ORIGIN_UNKNOWN;
+}

@@ -1,0 +1,38 @@
+/*
+ * What the configured interpreter can import outside the project: its standard-library module
+ * names and the top-level names of its installed distributions. Asked of the interpreter once
+ * and kept in the cache directory until the interpreter or its site-packages change.
+ */
+#ifndef ASH_ENVINFO_H
+#define ASH_ENVINFO_H
+
+#include "util.h"
+
+typedef struct ash_envinfo ash_envinfo;
+
+typedef enum {
+    ASH_ORIGIN_PROJECT = 0,
+    ASH_ORIGIN_STDLIB,
+    ASH_ORIGIN_THIRD_PARTY,
+    ASH_ORIGIN_UNKNOWN,
+} ash_origin;
+
+/*
+ * Load the facts of `python` (a path or a name on PATH), using and refreshing
+ * `<cache_dir>/python-*.txt` when cache_dir is not NULL. An interpreter that cannot be run is
+ * not an error: `*out` then knows nothing (ash__envinfo_available() is 0) and one warning is
+ * sent to diag.
+ */
+int ash__envinfo_load(ash_envinfo **out, const char *python, const char *cache_dir,
+                      ash_diag_fn diag, void *payload);
+void ash__envinfo_free(ash_envinfo *env);
+int ash__envinfo_available(const ash_envinfo *env);
+/* The interpreter's version ("3.11.7") and path; "" when unavailable. Borrowed. */
+const char *ash__envinfo_version(const ash_envinfo *env);
+const char *ash__envinfo_python(const ash_envinfo *env);
+/* Where the top-level module `name` comes from; for third-party, `*dist` names the
+ * distribution (borrowed; may be NULL when site-packages has it without metadata). */
+ash_origin ash__envinfo_classify(const ash_envinfo *env, const char *name, size_t len,
+                                 const char **dist);
+
+#endif

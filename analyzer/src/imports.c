@@ -1,0 +1,165 @@
+/*
+ * ash_imports: the builder and the public accessors.
+ */
+#include "imports.h"
+
+#include <string.h>
+
+struct ash_imports {
+    size_t count;
+    unsigned status;
+    ash_import *items;
+    /* followed by: items, name pointer arrays, strings */
+};
+
+void ash__ib_reset(ash_ib *ib)
+{
+    ib->count = 0;
+    ib->name_count = 0;
+    ash__buf_clear(&ib->strings);
+}
+
+void ash__ib_free(ash_ib *ib)
+{
+    ash__free(ib->records);
+    ash__free(ib->names);
+    ash__buf_free(&ib->strings);
+    memset(ib, 0, sizeof(*ib));
+}
+
+static int add_string(ash_ib *ib, const char *s, size_t len, uint32_t *off)
+{
+    *off = 0;
+    if (ib->strings.len > UINT32_MAX - len - 1) {
+        return ash__error(ASH_EINVAL, "import strings larger than 4 GiB");
+    }
+    *off = (uint32_t)ib->strings.len;
+    if (ash__buf_put(&ib->strings, s, len) < 0 || ash__buf_putc(&ib->strings, '\0') < 0) {
+        return ASH_ENOMEM;
+    }
+    return 0;
+}
+
+int ash__ib_add(ash_ib *ib, ash_import_kind kind, uint32_t line, uint32_t level, uint32_t flags,
+                const char *module, size_t module_len, const char *package, size_t package_len)
+{
+    void *recs = ib->records;
+    if (ash__grow(&recs, &ib->cap, ib->count + 1, sizeof(ash_ib_record)) < 0) {
+        return ASH_ENOMEM;
+    }
+    ib->records = recs;
+    ash_ib_record r = {
+        .kind = kind,
+        .line = line,
+        .level = level,
+        .flags = flags & ~ASH_IMPORT_INTERNAL_MASK,
+        .package = -1,
+        .first_name = (uint32_t)ib->name_count,
+    };
+    if (add_string(ib, module, module_len, &r.module) < 0) {
+        return ASH_ENOMEM;
+    }
+    if (package) {
+        uint32_t off;
+        if (add_string(ib, package, package_len, &off) < 0) {
+            return ASH_ENOMEM;
+        }
+        r.package = off;
+    }
+    ib->records[ib->count++] = r;
+    return 0;
+}
+
+int ash__ib_add_name(ash_ib *ib, const char *name, size_t len)
+{
+    void *names = ib->names;
+    if (ash__grow(&names, &ib->name_cap, ib->name_count + 1, sizeof(uint32_t)) < 0) {
+        return ASH_ENOMEM;
+    }
+    ib->names = names;
+    uint32_t off;
+    if (add_string(ib, name, len, &off) < 0) {
+        return ASH_ENOMEM;
+    }
+    ib->names[ib->name_count++] = off;
+    ib->records[ib->count - 1].name_count++;
+    return 0;
+}
+
+void ash__ib_drop_last(ash_ib *ib)
+{
+    if (ib->count) {
+        ib->count--;
+        ib->name_count = ib->records[ib->count].first_name;
+    }
+}
+
+int ash__ib_finish(ash_ib *ib, ash_imports **out, unsigned status)
+{
+    *out = NULL;
+    size_t head = sizeof(ash_imports);
+    head = (head + 7) & ~(size_t)7;
+    size_t items = ib->count * sizeof(ash_import);
+    size_t names = ib->name_count * sizeof(char *);
+    size_t total = head + items + names + ib->strings.len + 1;
+    char *block = ash__malloc(total);
+    if (!block) {
+        return ash__error_oom();
+    }
+    ash_imports *imp = (ash_imports *)block;
+    imp->count = ib->count;
+    imp->status = status;
+    imp->items = (ash_import *)(block + head);
+    const char **name_ptrs = (const char **)(block + head + items);
+    char *strings = block + head + items + names;
+    if (ib->strings.len) {
+        memcpy(strings, ib->strings.ptr, ib->strings.len);
+    }
+    strings[ib->strings.len] = '\0';
+    for (size_t i = 0; i < ib->name_count; i++) {
+        name_ptrs[i] = strings + ib->names[i];
+    }
+    for (size_t i = 0; i < ib->count; i++) {
+        const ash_ib_record *r = &ib->records[i];
+        imp->items[i] = (ash_import){
+            .kind = r->kind,
+            .line = r->line,
+            .level = r->level,
+            .flags = r->flags,
+            .module = strings + r->module,
+            .package = r->package >= 0 ? strings + r->package : NULL,
+            .name_count = r->name_count,
+            .names = r->name_count ? name_ptrs + r->first_name : NULL,
+        };
+    }
+    *out = imp;
+    return 0;
+}
+
+int ash__imports_empty(ash_imports **out, unsigned status)
+{
+    ash_ib ib = {0};
+    int rc = ash__ib_finish(&ib, out, status);
+    ash__ib_free(&ib);
+    return rc;
+}
+
+size_t ash_imports_count(const ash_imports *imports)
+{
+    return imports ? imports->count : 0;
+}
+
+const ash_import *ash_imports_get(const ash_imports *imports, size_t i)
+{
+    return imports && i < imports->count ? &imports->items[i] : NULL;
+}
+
+unsigned ash_imports_status(const ash_imports *imports)
+{
+    return imports ? imports->status : 0;
+}
+
+void ash_imports_free(ash_imports *imports)
+{
+    ash__free(imports);
+}

@@ -1,0 +1,78 @@
+/*
+ * Helpers shared by the analyzer's files and the layers above it: allocation through the
+ * replaceable allocator, error recording, and growable byte buffers. Knows nothing of Python.
+ */
+#ifndef ASH_UTIL_H
+#define ASH_UTIL_H
+
+#include "aftershock/analyzer.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(__GNUC__)
+#define ASH_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#else
+#define ASH_PRINTF(f, a)
+#endif
+
+#define ASH_ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+/* Allocation: every allocation of aftershock goes through these. ash__malloc(0) returns a
+ * unique non-NULL pointer. */
+void *ash__malloc(size_t size);
+void *ash__calloc(size_t count, size_t size);
+void *ash__realloc(void *ptr, size_t size);
+void ash__free(void *ptr);
+char *ash__strdup(const char *s);
+char *ash__strndup(const char *s, size_t n);
+/* Grow `*array` (of `*cap` elements of `size` bytes) to hold at least `need` elements. */
+int ash__grow(void **array, size_t *cap, size_t need, size_t size);
+
+/* Record the calling thread's last error and return `code` (negative), so that callers can
+ * write `return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));`. */
+int ash__error(int code, const char *fmt, ...) ASH_PRINTF(2, 3);
+/* Record "out of memory" and return ASH_ENOMEM. */
+int ash__error_oom(void);
+
+/* Send one warning about `path` to `diag` (if set), formatted. */
+void ash__diag(ash_diag_fn diag, void *payload, const char *path, const char *fmt, ...)
+    ASH_PRINTF(4, 5);
+
+/* A growable byte buffer; `ptr` is always NUL-terminated once anything was written. */
+typedef struct ash_buf {
+    char *ptr;
+    size_t len;
+    size_t cap;
+} ash_buf;
+
+#define ASH_BUF_INIT {NULL, 0, 0}
+
+int ash__buf_reserve(ash_buf *buf, size_t extra);
+int ash__buf_put(ash_buf *buf, const void *data, size_t len);
+int ash__buf_puts(ash_buf *buf, const char *s);
+int ash__buf_putc(ash_buf *buf, char c);
+int ash__buf_printf(ash_buf *buf, const char *fmt, ...) ASH_PRINTF(2, 3);
+int ash__buf_vprintf(ash_buf *buf, const char *fmt, va_list ap);
+/* Append `s[0..len)` as a JSON string literal, quotes included; invalid UTF-8 bytes become
+ * U+FFFD so that the output is always valid JSON. */
+int ash__buf_json(ash_buf *buf, const char *s, size_t len);
+/* The contents as a C string ("" when empty); borrowed. */
+const char *ash__buf_cstr(const ash_buf *buf);
+/* Hand the contents to the caller (owned; "" when empty) and reset the buffer. */
+char *ash__buf_detach(ash_buf *buf);
+void ash__buf_clear(ash_buf *buf);
+void ash__buf_free(ash_buf *buf);
+
+/* Read the whole file at `path` into `*out` (owned, NUL-terminated, `*len` bytes). Files larger
+ * than `limit` bytes (0: no limit) fail with ASH_EINVAL and set `*len` to their size. */
+int ash__read_file(char **out, size_t *len, const char *path, size_t limit);
+/* The same for an open descriptor; `path` names it in messages. */
+int ash__read_fd(char **out, size_t *len, int fd, const char *path, size_t limit);
+
+/* Join `a` and `b` with '/', leaving out empty parts; owned. */
+char *ash__path_join(const char *a, const char *b);
+
+#endif

@@ -1,0 +1,5 @@
+"""A tiny shop: carts, prices and plugins."""
+
+from .cart import Cart
+
+__all__ = ["Cart"]
