@@ -615,7 +615,7 @@ class Planner:
 
     def plan_giants(self) -> None:
         pool = [m for m in self.modules if m.kind == "module" and not m.bad and not m.hub]
-        for m in self.r.sample(pool, max(2, self.files // 10_000)):
+        for m in self.r.sample(pool, 3 + self.files // 10_000):
             m.size = self.r.randint(150_000, 260_000)
             m.classes, m.functions, m.constants = [], [], []
             self.symbols(m)
@@ -711,7 +711,7 @@ class Planner:
                 a.imports.append((b, "top"))
         modes = ["top"] * 84 + ["lazy"] * 7 + ["typing"] * 6 + ["try"] * 2 + ["dynamic"] * 2
         for m in u.ranked:
-            want = 0 if r.random() < 0.1 else max(0, round(r.gauss(1.2 + m.size / 2600, 1.3)))
+            want = 0 if r.random() < 0.1 else max(0, round(r.gauss(1.0 + m.size / 3000, 1.3)))
             want = min(want, 24)
             seen = {id(t) for t, _ in m.imports}
             for _ in range(want):
@@ -897,7 +897,8 @@ class Renderer:
         rel = relative_spec(m, t)
         names = self.names_from(t, r.choice([1, 1, 1, 2, 2, 3, 4]))
         parts = t.name.split(".")
-        if rel and r.random() < (0.85 if t.kind == "helper" else 0.4):
+        # Relative imports are common for siblings, rarer the further up they climb.
+        if rel and r.random() < (0.85 if t.kind == "helper" else (0.5, 0.25, 0.08)[min(rel[0], 3) - 1]):
             level, rest = rel
             dots = "." * level
             if names and (r.random() < 0.7 or not rest):
@@ -1044,7 +1045,7 @@ class Renderer:
                        "except ImportError:  # pragma: no cover\n" + self.imp("    import json\n\n"))
         if typing_:
             out.append(self.typing_block(typing_, "typing" if "import typing\n" in stdlib else ""))
-        if m.reexports or (m.exports and r.random() < 0.3):
+        if m.kind == "module" and m.exports and r.random() < 0.3:
             names = m.exports
             out.append("__all__ = [\n" + "".join(f'    "{n}",\n' for n in names) + "]\n\n")
         return "".join(out), later

@@ -144,3 +144,10 @@ void cli_diag_print(const char *path, const char *message, void *payload)
         fprintf(stderr, "aftershock: %s\n", message);
     }
 }
+
+double cli_elapsed(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
+}

@@ -9,6 +9,7 @@
 #include "aftershock/analyzer.h"
 
 #include <stdio.h>
+#include <time.h>
 
 /* Exit statuses of the analyzer commands (ruff's convention). */
 enum {
@@ -67,6 +68,9 @@ typedef struct cli_diag {
     int quiet;
 } cli_diag;
 void cli_diag_print(const char *path, const char *message, void *payload);
+
+/* Seconds since `start` (CLOCK_MONOTONIC). */
+double cli_elapsed(const struct timespec *start);
 
 int cmd_imports(const cli_command *cmd, int argc, char **argv);
 int cmd_graph(const cli_command *cmd, int argc, char **argv);

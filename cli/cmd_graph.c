@@ -5,6 +5,7 @@
 #include "cli.h"
 
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 enum {
@@ -18,6 +19,7 @@ enum {
     OPT_PYTHON,
     OPT_STRICT,
     OPT_QUIET,
+    OPT_STATS,
 };
 
 static const cli_option options[] = {
@@ -35,6 +37,8 @@ static const cli_option options[] = {
      "interpreter that classifies standard-library and third-party imports"},
     {OPT_STRICT, "strict", 0, CLI_NO_ARG, NULL, "exit 1 if there was any warning"},
     {OPT_QUIET, "quiet", 'q', CLI_NO_ARG, NULL, "do not print warnings"},
+    {OPT_STATS, "stats", 0, CLI_NO_ARG, NULL,
+     "print what was read, parsed and taken from the parse cache (stderr)"},
     {0},
 };
 
@@ -51,7 +55,7 @@ typedef struct graph_args {
     unsigned write;
     int dot;
     int strict;
-    int tc_set;
+    int stats;
 } graph_args;
 
 static int parse(const cli_command *cmd, int argc, char **argv, graph_args *a, cli_diag *diag)
@@ -102,6 +106,9 @@ static int parse(const cli_command *cmd, int argc, char **argv, graph_args *a, c
         case OPT_QUIET:
             diag->quiet = 1;
             break;
+        case OPT_STATS:
+            a->stats = 1;
+            break;
         case CLI_POSITIONAL:
             return cli_usage_error(cmd, "unexpected argument '%s'", p.value);
         case CLI_HELP:
@@ -115,6 +122,8 @@ static int parse(const cli_command *cmd, int argc, char **argv, graph_args *a, c
 
 int cmd_graph(const cli_command *cmd, int argc, char **argv)
 {
+    struct timespec start;
+    clock_gettime(CLOCK_MONOTONIC, &start);
     cli_diag diag = {0};
     graph_args a = {0};
     int rc = parse(cmd, argc, argv, &a, &diag);
@@ -139,6 +148,16 @@ int cmd_graph(const cli_command *cmd, int argc, char **argv)
     if (rc < 0) {
         status = cli_fail(rc);
         goto done;
+    }
+    if (a.stats) {
+        ash_build_stats st;
+        ash_graph_stats(graph, &st);
+        fprintf(
+            stderr,
+            "aftershock: %zu files: %zu from the parse cache, %zu read, %zu parsed; %zu imports, "
+            "%zu edges, %zu unresolved; %.3f s\n",
+            st.files, st.cached, st.read, st.parsed, st.imports, st.edges, st.unresolved,
+            cli_elapsed(&start));
     }
     if (a.strict && diag.count) {
         status = CLI_EXIT_WARNINGS;

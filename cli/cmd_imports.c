@@ -152,8 +152,9 @@ int cmd_imports(const cli_command *cmd, int argc, char **argv)
             return cli_fail(rc);
         }
         if (rc < 0) {
-            cli_diag_print(p.value, strchr(ash_error_last(), ':') ? strchr(ash_error_last(), ':') + 2
-                                                                  : ash_error_last(),
+            cli_diag_print(p.value,
+                           strchr(ash_error_last(), ':') ? strchr(ash_error_last(), ':') + 2
+                                                         : ash_error_last(),
                            &diag);
             continue;
         }

@@ -81,8 +81,7 @@ int ash__buf_printf(ash_buf *buf, const char *fmt, ...)
     return rc;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
+size_t ash__utf8_seq(const unsigned char *s, size_t n)
 {
     unsigned char c = s[0];
     size_t len;
@@ -117,6 +116,32 @@ static size_t utf8_seq(const unsigned char *s, size_t n)
     return len;
 }
 
+size_t ash__utf8_check(const char *str, size_t len)
+{
+    const unsigned char *s = (const unsigned char *)str;
+    size_t i = 0;
+    while (i < len) {
+        /* ASCII fast path, eight bytes at a time */
+        while (i + 8 <= len) {
+            uint64_t w;
+            memcpy(&w, s + i, 8);
+            if (w & 0x8080808080808080ull) {
+                break;
+            }
+            i += 8;
+        }
+        if (i >= len) {
+            break;
+        }
+        size_t n = ash__utf8_seq(s + i, len - i);
+        if (!n) {
+            return i;
+        }
+        i += n;
+    }
+    return len;
+}
+
 int ash__buf_json(ash_buf *buf, const char *s, size_t len)
 {
     static const char hex[] = "0123456789abcdef";
@@ -147,7 +172,7 @@ int ash__buf_json(ash_buf *buf, const char *s, size_t len)
             rc = ash__buf_put(buf, esc, 6);
             i++;
         } else {
-            size_t n = utf8_seq(p + i, len - i);
+            size_t n = ash__utf8_seq(p + i, len - i);
             if (n) {
                 rc = ash__buf_put(buf, s + i, n);
                 i += n;

@@ -48,7 +48,8 @@ static const char probe[] =
     "for p in sites:\n"
     "    for e in sorted(os.listdir(p)):\n"
     "        n = e.split('.')[0]\n"
-    "        if n.isidentifier() and n not in seen and not e.endswith(('.dist-info', '.egg-info', '.pth')):\n"
+    "        if n.isidentifier() and n not in seen and not e.endswith(('.dist-info', '.egg-info', "
+    "'.pth')):\n"
     "            seen.add(n); print('top', n, '-')\n";
 
 typedef struct name_entry {
@@ -172,7 +173,7 @@ static int stamp(ash_buf *buf, const char *path)
     }
     long long ns = (long long)st.st_mtim.tv_sec * 1000000000LL + st.st_mtim.tv_nsec;
     return ash__buf_printf(buf, "stamp %lld %lld %s\n", ns, (long long)st.st_size, path) < 0 ? -2
-                                                                                            : 0;
+                                                                                             : 0;
 }
 
 /* The stamp header for the facts in text (interpreter + site directories). */

@@ -61,14 +61,44 @@ enum {
 };
 
 static const char *const symbol_names[S_COUNT] = {
-    "import_statement", "import_from_statement", "future_import_statement", "aliased_import",
-    "dotted_name", "relative_import", "import_prefix", "wildcard_import", "identifier", "call",
-    "attribute", "argument_list", "keyword_argument", "string", "string_start", "string_content",
-    "interpolation", "concatenated_string", "expression_statement", "assignment",
-    "augmented_assignment", "list", "tuple", "parenthesized_expression", "function_definition",
-    "lambda", "class_definition", "if_statement", "elif_clause", "else_clause", "try_statement",
-    "except_clause", "except_group_clause", "as_pattern", "list_splat", "not_operator",
-    "integer", "comment",
+    "import_statement",
+    "import_from_statement",
+    "future_import_statement",
+    "aliased_import",
+    "dotted_name",
+    "relative_import",
+    "import_prefix",
+    "wildcard_import",
+    "identifier",
+    "call",
+    "attribute",
+    "argument_list",
+    "keyword_argument",
+    "string",
+    "string_start",
+    "string_content",
+    "interpolation",
+    "concatenated_string",
+    "expression_statement",
+    "assignment",
+    "augmented_assignment",
+    "list",
+    "tuple",
+    "parenthesized_expression",
+    "function_definition",
+    "lambda",
+    "class_definition",
+    "if_statement",
+    "elif_clause",
+    "else_clause",
+    "try_statement",
+    "except_clause",
+    "except_group_clause",
+    "as_pattern",
+    "list_splat",
+    "not_operator",
+    "integer",
+    "comment",
 };
 
 enum {
@@ -89,8 +119,8 @@ enum {
 };
 
 static const char *const field_names[F_COUNT] = {
-    "body", "consequence", "alternative", "condition", "name", "module_name",
-    "function", "arguments", "left", "right", "value", "attribute", "argument",
+    "body",      "consequence", "alternative", "condition", "name",      "module_name", "function",
+    "arguments", "left",        "right",       "value",     "attribute", "argument",
 };
 
 /* What a node's children inherit beyond its own flags. */
@@ -342,7 +372,8 @@ static int handle_error_from(walk *w, TSNode n, uint32_t flags)
                 level += t[k] == '.';
             }
         } else if (is(w, c, S_DOTTED) || is(w, c, S_IDENTIFIER) || !ts_node_is_named(c)) {
-            if (dotted(w, c, &ex->tmp2) < 0 || ash__buf_put(&ex->tmp, ex->tmp2.ptr, ex->tmp2.len) < 0) {
+            if (dotted(w, c, &ex->tmp2) < 0 ||
+                ash__buf_put(&ex->tmp, ex->tmp2.ptr, ex->tmp2.len) < 0) {
                 return ASH_ENOMEM;
             }
         } else {
@@ -495,7 +526,8 @@ static int fromlist(walk *w, TSNode list)
         if (rc < 0) {
             return rc;
         }
-        if (rc > 0 && ash__ib_add_name(&ex->ib, ex->tmp2.ptr ? ex->tmp2.ptr : "", ex->tmp2.len) < 0) {
+        if (rc > 0 &&
+            ash__ib_add_name(&ex->ib, ex->tmp2.ptr ? ex->tmp2.ptr : "", ex->tmp2.len) < 0) {
             return ASH_ENOMEM;
         }
     }
@@ -857,7 +889,8 @@ static int extract_text(ash_extractor *ex, const ash_source *src, unsigned *stat
     if (err >= 0) {
         /* The skeleton did not parse: let tree-sitter see the whole file. */
         if (ex->debug_skeleton) {
-            ash__diag(diag, payload, path, "skeleton did not parse at line %u; parsing the whole file",
+            ash__diag(diag, payload, path,
+                      "skeleton did not parse at line %u; parsing the whole file",
                       scan->rows[err < (long)scan->row_count ? err : (long)scan->row_count - 1]);
         }
         ash__ib_reset(&ex->ib);
@@ -874,8 +907,7 @@ static int extract_text(ash_extractor *ex, const ash_source *src, unsigned *stat
         if (scan->error_line && scan->error_line < line) {
             line = scan->error_line;
         }
-        ash__diag(diag, payload, path, "syntax error at line %u; imports read from the rest",
-                  line);
+        ash__diag(diag, payload, path, "syntax error at line %u; imports read from the rest", line);
     }
     return 0;
 }

@@ -131,8 +131,9 @@ static const char *skip_slashes(const char *p, const char *pe)
     return p;
 }
 
-/* Path units are the components; a trailing '/' adds an empty "directory marker" unit that no
- * component pattern matches, only a tail that requires something below. NULL: past the end. */
+/* A path is matched by units: its components, plus an empty "directory marker" unit when it
+ * ends with '/', which no component pattern matches but which counts as something below for a
+ * pattern that requires it. A unit is a pointer to its start; NULL is past the last one. */
 static const char *unit_end(const char *s)
 {
     const char *slash = strchr(s, '/');
@@ -154,9 +155,10 @@ static const char *next_unit(const char *s)
     return e;
 }
 
-/* Components of p[0..pe) against the units from `s`; a '**' component is a star over units,
- * unanchored patterns start with an implicit one. Success once the pattern is used up (a match
- * of a leading directory counts), when `below` asks for at least one unit left. */
+/* Components of p[0..pe) against the units from `s`. A `**` component is a star over units, and
+ * an unanchored pattern starts with an implicit one; as in match_component only the last star
+ * is ever extended. The pattern matches once it is used up, leading directories included, but
+ * with `below` only if at least one unit is left. */
 static int match_units(const char *p, const char *pe, int anchored, int below, const char *s)
 {
     const char *star_p = anchored ? NULL : p, *star_s = s;

@@ -598,6 +598,8 @@ static int json_member(writer *w, uint32_t node, const uint32_t *list, size_t co
     return ash__buf_puts(&w->out, last ? "\n" : ",\n");
 }
 
+/* The shape of `ruff analyze graph`. ruff has no closure: with ASH_WRITE_CLOSURE a file never
+ * lists itself, even when it sits on an import cycle. */
 int ash_graph_write_json(const ash_graph *graph, FILE *stream, unsigned options)
 {
     writer w;
@@ -717,6 +719,8 @@ static int dot_edges_of(writer *w, uint32_t i)
     return 0;
 }
 
+/* `a -> b` means a imports b; with ASH_WRITE_DEPENDENTS the arrows are turned around (b is
+ * imported by a) and keep the attributes of the import edge behind them. */
 int ash_graph_write_dot(const ash_graph *graph, FILE *stream, unsigned options)
 {
     writer w;

@@ -24,6 +24,7 @@ struct ash_graph {
     char **paths;          /* owned; sorted by strcmp; relative '/' paths */
     ash_imports **imports; /* owned per node (freed with ash_imports_free); may hold NULL */
     ash_hash *hashes;      /* per node: XXH3-128 of the file's content (zero if unread) */
+    ash_build_stats stats; /* filled by the builder */
     uint32_t *edge_start;  /* node_count + 1 entries: edges of node i are
                               edges[edge_start[i] .. edge_start[i + 1]) */
     ash_edge *edges;       /* per node sorted by target, one edge per (from, to) */

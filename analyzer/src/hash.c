@@ -5,8 +5,9 @@
 #define XXH_INLINE_ALL
 #include "hash.h"
 
-#include <string.h>
 #include <xxhash.h>
+
+#include <string.h>
 
 ash_hash ash__hash_bytes(const void *data, size_t len)
 {

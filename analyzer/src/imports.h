@@ -14,8 +14,8 @@
 typedef struct ash_ib_record {
     ash_import_kind kind;
     uint32_t line, level, flags;
-    uint32_t module;  /* offset in strings */
-    int64_t package;  /* offset in strings, or -1 */
+    uint32_t module; /* offset in strings */
+    int64_t package; /* offset in strings, or -1 */
     uint32_t first_name, name_count;
 } ash_ib_record;
 

@@ -96,7 +96,8 @@ static const char *validate(ash_pcache *c)
     c->count = rd32(c->data + 12);
     c->paths_len = rd64(c->data + 24);
     c->records_len = rd64(c->data + 32);
-    uint64_t need = HEADER_SIZE + (uint64_t)c->count * ENTRY_SIZE + c->paths_len + c->records_len + 8;
+    uint64_t need =
+        HEADER_SIZE + (uint64_t)c->count * ENTRY_SIZE + c->paths_len + c->records_len + 8;
     if (need != c->len) {
         c->count = 0;
         return "truncated";
@@ -138,7 +139,8 @@ int ash__pcache_open(ash_pcache **out, const char *cache_dir, ash_diag_fn diag, 
         /* entries are 8-byte aligned in the file; make sure they are in memory too */
         const char *why = ((uintptr_t)c->data % 8) ? "misaligned buffer" : validate(c);
         if (why && *why) {
-            ash__diag(diag, payload, file, "%s; ignoring the parse cache (it will be rebuilt)", why);
+            ash__diag(diag, payload, file, "%s; ignoring the parse cache (it will be rebuilt)",
+                      why);
         }
         if (!why || *why) {
             c->count = 0;
@@ -288,8 +290,8 @@ static int read_record(reader *r, ash_ib *ib)
         r->bad = 1;
         return 0;
     }
-    if (ash__ib_add(ib, kind, line, level, flags, (const char *)module, mlen,
-                    (const char *)package, package ? plen : 0) < 0) {
+    if (ash__ib_add(ib, kind, line, level, flags, (const char *)module, mlen, (const char *)package,
+                    package ? plen : 0) < 0) {
         return ASH_ENOMEM;
     }
     for (uint32_t k = 0; k < names && !r->bad; k++) {
@@ -496,10 +498,11 @@ int ash__cache_dir_prepare(const char *dir)
     if (mkdir(path, 0755) < 0 && errno != EEXIST) {
         return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
     }
-    int rc = write_small(dir, "CACHEDIR.TAG",
-                         "Signature: 8a477f597d28d172789f06886806bc55\n"
-                         "# This file is a cache directory tag created by aftershock.\n"
-                         "# For information about cache directory tags see https://bford.info/cachedir/\n");
+    int rc = write_small(
+        dir, "CACHEDIR.TAG",
+        "Signature: 8a477f597d28d172789f06886806bc55\n"
+        "# This file is a cache directory tag created by aftershock.\n"
+        "# For information about cache directory tags see https://bford.info/cachedir/\n");
     if (rc == 0) {
         rc = write_small(dir, ".gitignore", "# Created by aftershock automatically.\n*\n");
     }

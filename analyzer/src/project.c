@@ -7,6 +7,7 @@
  */
 #include "project.h"
 
+#include "ash_uthash.h"
 #include "config.h"
 #include "envinfo.h"
 #include "extract.h"
@@ -17,7 +18,6 @@
 #include "pcache.h"
 #include "resolve.h"
 #include "source.h"
-#include "ash_uthash.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +44,11 @@ struct ash_project {
     ash_diag_fn diag;
     void *payload;
 };
+
+void ash_graph_stats(const ash_graph *graph, ash_build_stats *out)
+{
+    *out = graph->stats;
+}
 
 const char *ash_project_root(const ash_project *p)
 {
@@ -238,14 +243,35 @@ typedef struct build_ctx {
     int64_t racy_after; /* timestamps from here on are not trusted */
     atomic_size_t next;
     atomic_int failed;
+    atomic_size_t read;
+    atomic_size_t parsed;
 } build_ctx;
+
+/* Warnings raised off the calling thread wait in a buffer, one per line (payload: ash_buf). */
+static void buffer_diag(const char *path, const char *message, void *payload)
+{
+    (void)path;
+    ash__buf_puts(payload, message);
+    ash__buf_putc(payload, '\n');
+}
 
 static void collect_diag(const char *path, const char *message, void *payload)
 {
-    (void)path;
-    file_result *r = payload;
-    ash__buf_puts(&r->messages, message);
-    ash__buf_putc(&r->messages, '\n');
+    buffer_diag(path, message, &((file_result *)payload)->messages);
+}
+
+/* Send the buffered warnings to the project's diag, in order, and empty the buffer. */
+static void replay(ash_project *p, const char *path, ash_buf *messages)
+{
+    for (char *line = messages->ptr; line && *line;) {
+        char *nl = strchr(line, '\n');
+        *nl = '\0';
+        if (p->diag) {
+            p->diag(path, line, p->payload);
+        }
+        line = nl + 1;
+    }
+    ash__buf_free(messages);
 }
 
 static int64_t ns_of(struct timespec t)
@@ -268,6 +294,7 @@ static int load_file(build_ctx *b, ash_extractor *ex, size_t i, long entry)
     }
     rc = ash__read_fd(&data, &len, fd, path, ASH_SOURCE_MAX);
     close(fd);
+    atomic_fetch_add(&b->read, 1);
     if (rc == ASH_EINVAL) {
         collect_diag(path, "larger than 256 MiB; not read", r);
         return ash__imports_empty(&r->imports, ASH_SOURCE_TOO_LARGE);
@@ -285,6 +312,7 @@ static int load_file(build_ctx *b, ash_extractor *ex, size_t i, long entry)
         entry = ash__pcache_count(b->cache) ? ash__pcache_find_hash(b->cache, &r->hash) : -1;
     }
     if (entry < 0 || ash__pcache_imports(b->cache, entry, &r->imports) < 0) {
+        atomic_fetch_add(&b->parsed, 1);
         rc = ash__extract(ex, &r->imports, data, len, path, collect_diag, r);
     }
     ash__free(data);
@@ -374,17 +402,8 @@ static int run_workers(build_ctx *b)
 
 static void report(build_ctx *b)
 {
-    ash_project *p = b->project;
-    for (size_t i = 0; i < p->py_count; i++) {
-        ash_buf *m = &b->results[i].messages;
-        for (char *line = m->ptr; line && *line;) {
-            char *nl = strchr(line, '\n');
-            *nl = '\0';
-            if (p->diag) {
-                p->diag(p->py_paths[i], line, p->payload);
-            }
-            line = nl + 1;
-        }
+    for (size_t i = 0; i < b->project->py_count; i++) {
+        replay(b->project, b->project->py_paths[i], &b->results[i].messages);
     }
 }
 
@@ -523,6 +542,7 @@ static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
         for (size_t k = 0; rc == 0 && k < ash_imports_count(imps); k++) {
             ash_resolution res;
             l.imp = ash_imports_get(imps, k);
+            g->stats.imports++;
             rc = ash__resolve_import(r, l.from, l.imp, add_target, &l, &res);
             if (rc < 0) {
                 break;
@@ -540,6 +560,7 @@ static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
     if (rc == 0 && l.unknown_imports) {
         report_unknown(p, &l);
     }
+    g->stats.unresolved = l.unknown_imports;
     free_unknown(&l);
     ash__resolver_free(r);
     return rc;
@@ -579,13 +600,43 @@ static int make_graph(ash_graph **out, build_ctx *b, size_t *count)
     return 0;
 }
 
+/* The interpreter probe, run beside extraction: it is a process start and a site-packages scan
+ * (half a second and more), which extraction can hide. Its warnings wait for the join. */
+typedef struct env_job {
+    ash_project *project;
+    ash_envinfo *env;
+    int rc;
+    ash_buf messages;
+    pthread_t thread;
+    int started;
+} env_job;
+
+static void *env_thread(void *arg)
+{
+    env_job *j = arg;
+    j->rc = ash__envinfo_load(&j->env, j->project->python, j->project->cache_dir, buffer_diag,
+                              &j->messages);
+    return NULL;
+}
+
+static int env_finish(env_job *j)
+{
+    if (j->started) {
+        pthread_join(j->thread, NULL);
+    } else {
+        env_thread(j);
+    }
+    replay(j->project, NULL, &j->messages);
+    return j->rc;
+}
+
 int ash_graph_build(ash_graph **out, ash_project *p)
 {
     *out = NULL;
     struct timespec now;
     clock_gettime(CLOCK_REALTIME, &now);
     build_ctx b = {.project = p, .rootfd = -1, .racy_after = ns_of(now) - 1000000000LL};
-    ash_envinfo *env = NULL;
+    env_job env = {.project = p};
     ash_graph *g = NULL;
     size_t count = 0;
     int rc = ash__pcache_open(&b.cache, p->cache_dir, p->diag, p->payload);
@@ -602,7 +653,14 @@ int ash_graph_build(ash_graph **out, ash_project *p)
         rc = ash__error(ASH_EIO, "%s: %s", p->root, strerror(errno));
         goto done;
     }
-    if ((rc = run_workers(&b)) < 0) {
+    if (p->cache_dir) {
+        ash__cache_dir_prepare(p->cache_dir); /* the probe caches its answer there */
+    }
+    env.started = pthread_create(&env.thread, NULL, env_thread, &env) == 0;
+    rc = run_workers(&b);
+    int env_rc = env_finish(&env);
+    env.started = 0;
+    if (rc < 0 || (rc = env_rc) < 0) {
         goto done;
     }
     report(&b);
@@ -612,10 +670,14 @@ int ash_graph_build(ash_graph **out, ash_project *p)
     if (p->cache_dir) {
         save_cache(&b, g);
     }
-    if ((rc = ash__envinfo_load(&env, p->python, p->cache_dir, p->diag, p->payload)) < 0 ||
-        (rc = link_graph(p, g, env)) < 0 || (rc = ash__graph_finish(g)) < 0) {
+    if ((rc = link_graph(p, g, env.env)) < 0 || (rc = ash__graph_finish(g)) < 0) {
         goto done;
     }
+    g->stats.files = g->node_count;
+    g->stats.read = atomic_load(&b.read);
+    g->stats.parsed = atomic_load(&b.parsed);
+    g->stats.cached = g->node_count - g->stats.read;
+    g->stats.edges = g->edge_count;
     *out = g;
     g = NULL;
 done:
@@ -628,7 +690,7 @@ done:
         close(b.rootfd);
     }
     ash__pcache_free(b.cache);
-    ash__envinfo_free(env);
+    ash__envinfo_free(env.env);
     ash_graph_free(g);
     return rc;
 }

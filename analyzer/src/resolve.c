@@ -28,9 +28,9 @@ typedef struct modinfo {
 } modinfo;
 
 typedef struct file_ctx {
-    char *module;     /* dotted name, "" if none */
-    char *basedir;    /* first directory upwards without __init__ */
-    int is_package;   /* an __init__ file */
+    char *module;   /* dotted name, "" if none */
+    char *basedir;  /* first directory upwards without __init__ */
+    int is_package; /* an __init__ file */
     int scope_is_roots;
     int done;
 } file_ctx;
@@ -184,8 +184,8 @@ static int add_search_path(modinfo *m, const char *p, size_t len)
 }
 
 /* Look `part` up in the directories `dirs`, filling m (kind, files, paths). */
-static int find_spec(ash_resolver *r, modinfo *m, char *const *dirs, size_t ndirs,
-                     const char *part, size_t part_len)
+static int find_spec(ash_resolver *r, modinfo *m, char *const *dirs, size_t ndirs, const char *part,
+                     size_t part_len)
 {
     ash_buf *b = &r->tmp;
     for (size_t i = 0; i < ndirs; i++) {
@@ -238,8 +238,8 @@ static int find_spec(ash_resolver *r, modinfo *m, char *const *dirs, size_t ndir
 }
 
 /* Memoised lookup of key (scope '\1' name) whose last component is `part`. */
-static int lookup(ash_resolver *r, const char *key, size_t key_len, char *const *dirs,
-                  size_t ndirs, const char *part, size_t part_len, modinfo **out)
+static int lookup(ash_resolver *r, const char *key, size_t key_len, char *const *dirs, size_t ndirs,
+                  const char *part, size_t part_len, modinfo **out)
 {
     modinfo *m;
     HASH_FIND(hh, r->memo, key, key_len, m);
@@ -400,7 +400,8 @@ static int module_name_from(ash_buf *out, const char *path, size_t from, int *is
             ash__buf_clear(out);
             return 0;
         }
-        if ((out->len && ash__buf_putc(out, '.') < 0) || ash__buf_put(out, p, (size_t)(e - p)) < 0) {
+        if ((out->len && ash__buf_putc(out, '.') < 0) ||
+            ash__buf_put(out, p, (size_t)(e - p)) < 0) {
             return ASH_ENOMEM;
         }
         p = slash ? slash + 1 : end;
@@ -523,8 +524,8 @@ static void classify(ash_resolver *r, const char *name, ash_resolution *res)
 }
 
 /* Edges for `from X import names`: the submodules among the names. */
-static int from_names(ash_resolver *r, const file_ctx *f, const ash_import *imp,
-                      ash_edge_kind kind, ash_target_fn fn, void *payload)
+static int from_names(ash_resolver *r, const file_ctx *f, const ash_import *imp, ash_edge_kind kind,
+                      ash_target_fn fn, void *payload)
 {
     size_t base = r->name.len;
     for (uint32_t k = 0; k < imp->name_count; k++) {
@@ -681,8 +682,8 @@ static int dist_roots(str_list *out, char *const *paths, size_t count, char *con
         }
         memcpy(buf, p, len);
         memcpy(buf + len, "/src", 5);
-        int rc = has_prefix_dir(paths, count, buf) ? list_add(out, buf, len + 4)
-                                                   : list_add(out, p, len);
+        int rc =
+            has_prefix_dir(paths, count, buf) ? list_add(out, buf, len + 4) : list_add(out, p, len);
         if (rc < 0) {
             return rc;
         }
@@ -708,7 +709,8 @@ int ash__detect_roots(char ***out, size_t *count, char *const *paths, size_t pat
     for (size_t i = 0; rc == 0 && i < path_count; i++) {
         const char *p = paths[i];
         const char *base = strrchr(p, '/');
-        if (!base || (strcmp(base + 1, "__init__.py") != 0 && strcmp(base + 1, "__init__.pyi") != 0)) {
+        if (!base ||
+            (strcmp(base + 1, "__init__.py") != 0 && strcmp(base + 1, "__init__.pyi") != 0)) {
             continue;
         }
         size_t pkg = (size_t)(base - p), parent = 0;
@@ -807,7 +809,8 @@ void ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload)
                           "module '%s' is in source roots '%s' and '%s'; imports resolve to "
                           "'%s' (roots are searched in order: the project root, then by path)",
                           e->name, r->roots[first][0] ? r->roots[first] : ".",
-                          r->roots[first == k ? e->root : k][0] ? r->roots[first == k ? e->root : k] : ".",
+                          r->roots[first == k ? e->root : k][0] ? r->roots[first == k ? e->root : k]
+                                                                : ".",
                           r->roots[first][0] ? r->roots[first] : ".");
             }
         }

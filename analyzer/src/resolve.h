@@ -29,10 +29,10 @@ typedef int (*ash_target_fn)(uint32_t target, ash_edge_kind kind, void *payload)
 
 /* What became of one import. */
 typedef struct ash_resolution {
-    ash_origin origin;  /* PROJECT when the module (or its package) is a project file */
-    const char *dist;   /* third-party distribution, or NULL */
-    int beyond_top;     /* a relative import past the top-level package */
-    const char *name;   /* the absolute module name tried (borrowed, valid until next call) */
+    ash_origin origin; /* PROJECT when the module (or its package) is a project file */
+    const char *dist;  /* third-party distribution, or NULL */
+    int beyond_top;    /* a relative import past the top-level package */
+    const char *name;  /* the absolute module name tried (borrowed, valid until next call) */
 } ash_resolution;
 
 /*

@@ -430,8 +430,7 @@ static int push_line(ash_scan *scan, const ash_scan_line *line)
 
 static int is_clause(uint8_t kw)
 {
-    return kw == ASH_KW_ELIF || kw == ASH_KW_ELSE || kw == ASH_KW_EXCEPT ||
-           kw == ASH_KW_FINALLY;
+    return kw == ASH_KW_ELIF || kw == ASH_KW_ELSE || kw == ASH_KW_EXCEPT || kw == ASH_KW_FINALLY;
 }
 
 /* Link a stored line into the block structure: its parent and the clauses it continues. */
@@ -573,7 +572,8 @@ static int scan_code(scanner *s)
                 w++;
             }
             int fmt, raw;
-            if (w < end && (*w == '"' || *w == '\'') && string_prefix(p, (size_t)(w - p), &fmt, &raw)) {
+            if (w < end && (*w == '"' || *w == '\'') &&
+                string_prefix(p, (size_t)(w - p), &fmt, &raw)) {
                 p = open_string(s, w, fmt, raw);
                 if (!p) {
                     return ASH_ENOMEM;
@@ -663,7 +663,8 @@ static int scan_code(scanner *s)
         }
     }
     if (s->depth || s->nframes) {
-        lex_error(s, s->in_line ? s->line_start : end, s->depth ? "unclosed bracket" : "unterminated f-string");
+        lex_error(s, s->in_line ? s->line_start : end,
+                  s->depth ? "unclosed bracket" : "unterminated f-string");
     }
     if (s->in_line && end_line(s, end) < 0) {
         return ASH_ENOMEM;
@@ -691,7 +692,8 @@ static void mark(ash_scan *scan, int32_t i)
             }
         }
         /* A decorator is no statement on its own: keep what it decorates. */
-        for (int32_t k = i; scan->lines[k].kw == ASH_KW_DECORATOR && k + 1 < (int32_t)scan->count;) {
+        for (int32_t k = i;
+             scan->lines[k].kw == ASH_KW_DECORATOR && k + 1 < (int32_t)scan->count;) {
             k++;
             scan->lines[k].marked = 1;
             if (scan->lines[k].kw != ASH_KW_DECORATOR) {
@@ -748,8 +750,8 @@ static int emit(ash_scan *scan, const char *src)
             while (*w == ' ' || *w == '\t' || *w == '\f') {
                 w++;
             }
-            if (ash__buf_put(out, ws, (size_t)(w - ws)) < 0 ||
-                ash__buf_puts(out, " pass\n") < 0 || add_rows(scan, l->line, 1) < 0) {
+            if (ash__buf_put(out, ws, (size_t)(w - ws)) < 0 || ash__buf_puts(out, " pass\n") < 0 ||
+                add_rows(scan, l->line, 1) < 0) {
                 return ASH_ENOMEM;
             }
         }

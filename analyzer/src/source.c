@@ -17,57 +17,6 @@ static uint32_t line_of(const char *s, size_t off)
     return line;
 }
 
-size_t ash__utf8_check(const char *str, size_t len)
-{
-    const unsigned char *s = (const unsigned char *)str;
-    size_t i = 0;
-    while (i < len) {
-        /* ASCII fast path, eight bytes at a time */
-        while (i + 8 <= len) {
-            uint64_t w;
-            memcpy(&w, s + i, 8);
-            if (w & 0x8080808080808080ull) {
-                break;
-            }
-            i += 8;
-        }
-        if (i >= len) {
-            break;
-        }
-        unsigned char c = s[i];
-        if (c < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n;
-        uint32_t cp;
-        if (c >= 0xC2 && c <= 0xDF) {
-            n = 2, cp = c & 0x1F;
-        } else if (c >= 0xE0 && c <= 0xEF) {
-            n = 3, cp = c & 0x0F;
-        } else if (c >= 0xF0 && c <= 0xF4) {
-            n = 4, cp = c & 0x07;
-        } else {
-            return i;
-        }
-        if (len - i < n) {
-            return i;
-        }
-        for (size_t k = 1; k < n; k++) {
-            if ((s[i + k] & 0xC0) != 0x80) {
-                return i;
-            }
-            cp = (cp << 6) | (s[i + k] & 0x3F);
-        }
-        if ((n == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-            (n == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-            return i;
-        }
-        i += n;
-    }
-    return len;
-}
-
 /* The PEP 263 cookie in line [p, e), lower-cased into enc; 1 if there is one. */
 static int cookie_in_line(const char *p, const char *e, char *enc, size_t cap)
 {
@@ -129,8 +78,7 @@ static void find_encoding(const char *s, size_t len, char *enc, size_t cap)
 
 static int is_utf8_name(const char *enc)
 {
-    return strcmp(enc, "utf-8") == 0 || strncmp(enc, "utf-8-", 6) == 0 ||
-           strcmp(enc, "utf8") == 0;
+    return strcmp(enc, "utf-8") == 0 || strncmp(enc, "utf-8-", 6) == 0 || strcmp(enc, "utf8") == 0;
 }
 
 /* Convert with iconv; 0 on success, 1 if the encoding is unknown or the bytes invalid. */

@@ -24,7 +24,4 @@ int ash__source_decode(ash_source *out, const char *data, size_t len, const char
                        ash_diag_fn diag, void *payload);
 void ash__source_free(ash_source *src);
 
-/* Offset of the first invalid UTF-8 sequence in s[0..len), or len if it is all valid. */
-size_t ash__utf8_check(const char *s, size_t len);
-
 #endif

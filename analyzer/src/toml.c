@@ -305,8 +305,7 @@ static int is_digit(int c)
 
 static int is_bare(int c)
 {
-    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' ||
-           c == '-';
+    return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || is_digit(c) || c == '_' || c == '-';
 }
 
 /* Control characters TOML forbids in strings and comments: all but tab. */
@@ -393,59 +392,11 @@ static int end_of_line(parser *p, const char *after)
     return rc < 0 ? rc : 0;
 }
 
-/* Length of the valid UTF-8 sequence at s (1..4), or 0 if it is not valid. */
-static size_t utf8_seq(const unsigned char *s, size_t n)
-{
-    unsigned char c = s[0];
-    size_t len;
-    uint32_t cp;
-    if (c < 0x80) {
-        return 1;
-    } else if (c >= 0xC2 && c <= 0xDF) {
-        len = 2;
-        cp = c & 0x1F;
-    } else if (c >= 0xE0 && c <= 0xEF) {
-        len = 3;
-        cp = c & 0x0F;
-    } else if (c >= 0xF0 && c <= 0xF4) {
-        len = 4;
-        cp = c & 0x07;
-    } else {
-        return 0;
-    }
-    if (n < len) {
-        return 0;
-    }
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xC0) != 0x80) {
-            return 0;
-        }
-        cp = (cp << 6) | (s[i] & 0x3F);
-    }
-    if ((len == 3 && (cp < 0x800 || (cp >= 0xD800 && cp <= 0xDFFF))) ||
-        (len == 4 && (cp < 0x10000 || cp > 0x10FFFF))) {
-        return 0;
-    }
-    return len;
-}
-
 /* Checking the whole input once lets the rest of the parser work on bytes. */
 static int check_utf8(parser *p)
 {
-    const unsigned char *s = (const unsigned char *)p->src;
-    size_t i = 0;
-    while (i < p->len) {
-        if (s[i] < 0x80) {
-            i++;
-            continue;
-        }
-        size_t n = utf8_seq(s + i, p->len - i);
-        if (n == 0) {
-            return fail(p, i, "invalid UTF-8");
-        }
-        i += n;
-    }
-    return 0;
+    size_t bad = ash__utf8_check(p->src, p->len);
+    return bad < p->len ? fail(p, bad, "invalid UTF-8") : 0;
 }
 
 /* `s[0..len)` made fit for a one-line message: control bytes become '?', long keys are cut. */
@@ -524,7 +475,7 @@ static int unicode_escape(parser *p, size_t at, int digits)
     uint32_t cp = 0;
     for (int i = 0; i < digits; i++) {
         int c = peek(p);
-        int d = is_digit(c) ? c - '0'
+        int d = is_digit(c)              ? c - '0'
                 : (c >= 'a' && c <= 'f') ? c - 'a' + 10
                 : (c >= 'A' && c <= 'F') ? c - 'A' + 10
                                          : -1;
@@ -661,7 +612,7 @@ static int parse_string(parser *p, int allow_multiline)
 
 static int digit_value(int c, int base)
 {
-    int d = is_digit(c)                ? c - '0'
+    int d = is_digit(c)              ? c - '0'
             : (c >= 'a' && c <= 'f') ? c - 'a' + 10
             : (c >= 'A' && c <= 'F') ? c - 'A' + 10
                                      : 99;
@@ -767,8 +718,7 @@ static int number_token(parser *p, ash_toml *v, const char *s, size_t n, size_t 
         return fail(p, start, "invalid number '%.*s'", (int)(n < 32 ? n : 32), s);
     }
     if (s[i] == '0' && int_len > 1) {
-        return fail(p, start, "leading zeros are not allowed in '%.*s'", (int)(n < 32 ? n : 32),
-                    s);
+        return fail(p, start, "leading zeros are not allowed in '%.*s'", (int)(n < 32 ? n : 32), s);
     }
     size_t j = i + int_len, run = 1;
     int is_float = 0;
@@ -1124,8 +1074,7 @@ static int resolve_dotted(parser *p, ash_toml *t, int section, ash_toml **out)
         } else {
             v = e->value;
             if (v->type != ASH_TOML_TABLE) {
-                return fail_key(p, k->pos, i + 1, "key ",
-                                " is already defined and is not a table");
+                return fail_key(p, k->pos, i + 1, "key ", " is already defined and is not a table");
             }
             if (v->flags & F_FROZEN) {
                 return fail_key(p, k->pos, i + 1, "cannot add keys to inline table ", "");
@@ -1182,8 +1131,7 @@ static int header_step(parser *p, ash_toml *t, size_t i, ash_toml **out)
     }
     ash_toml *v = e->value;
     if (v->flags & F_FROZEN) {
-        return fail_key(p, k->pos, i + 1, "cannot add a table to ",
-                        ", an inline table or array");
+        return fail_key(p, k->pos, i + 1, "cannot add a table to ", ", an inline table or array");
     }
     if (v->type == ASH_TOML_ARRAY) {
         v = v->u.arr.items[v->u.arr.count - 1]; /* an array of tables is never empty */
@@ -1380,8 +1328,7 @@ const ash_toml *ash__toml_get(const ash_toml *table, const char *dotted_path)
 
 const char *ash__toml_string(const ash_toml *v)
 {
-    return v && (v->type == ASH_TOML_STRING || v->type == ASH_TOML_DATETIME) ? v->u.str.ptr
-                                                                             : NULL;
+    return v && (v->type == ASH_TOML_STRING || v->type == ASH_TOML_DATETIME) ? v->u.str.ptr : NULL;
 }
 
 size_t ash__toml_string_len(const ash_toml *v)
@@ -1409,7 +1356,7 @@ size_t ash__toml_count(const ash_toml *v)
     if (!v) {
         return 0;
     }
-    return v->type == ASH_TOML_ARRAY ? v->u.arr.count
+    return v->type == ASH_TOML_ARRAY   ? v->u.arr.count
            : v->type == ASH_TOML_TABLE ? v->u.tab.count
                                        : 0;
 }

@@ -48,7 +48,10 @@ typedef struct ash_buf {
     size_t cap;
 } ash_buf;
 
-#define ASH_BUF_INIT {NULL, 0, 0}
+#define ASH_BUF_INIT                                                                               \
+    {                                                                                              \
+        NULL, 0, 0                                                                                 \
+    }
 
 int ash__buf_reserve(ash_buf *buf, size_t extra);
 int ash__buf_put(ash_buf *buf, const void *data, size_t len);
@@ -59,6 +62,12 @@ int ash__buf_vprintf(ash_buf *buf, const char *fmt, va_list ap);
 /* Append `s[0..len)` as a JSON string literal, quotes included; invalid UTF-8 bytes become
  * U+FFFD so that the output is always valid JSON. */
 int ash__buf_json(ash_buf *buf, const char *s, size_t len);
+/* Length (1..4) of the valid UTF-8 sequence at s[0..n), or 0 if it is not valid (overlong
+ * forms, surrogates and code points past U+10FFFF are not). */
+size_t ash__utf8_seq(const unsigned char *s, size_t n);
+/* Offset of the first invalid UTF-8 sequence in s[0..len), or len if it is all valid. */
+size_t ash__utf8_check(const char *s, size_t len);
+
 /* The contents as a C string ("" when empty); borrowed. */
 const char *ash__buf_cstr(const ash_buf *buf);
 /* Hand the contents to the caller (owned; "" when empty) and reset the buffer. */

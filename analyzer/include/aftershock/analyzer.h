@@ -187,6 +187,20 @@ typedef struct ash_edge {
  * graph borrows nothing from the project and may outlive it.
  */
 ASH_API int ash_graph_build(ash_graph **out, ash_project *project);
+
+/** What one ash_graph_build did. */
+typedef struct ash_build_stats {
+    size_t files;      /**< nodes */
+    size_t cached;     /**< files whose stat matched the parse cache: not opened */
+    size_t read;       /**< files opened and hashed */
+    size_t parsed;     /**< files whose imports were extracted (not found in the cache) */
+    size_t imports;    /**< import records */
+    size_t edges;      /**< edges after merging */
+    size_t unresolved; /**< imports of modules found nowhere (optional ones not counted) */
+} ash_build_stats;
+
+/** The statistics of the build that made `graph`. */
+ASH_API void ash_graph_stats(const ash_graph *graph, ash_build_stats *out);
 ASH_API void ash_graph_free(ash_graph *graph);
 
 ASH_API size_t ash_graph_node_count(const ash_graph *graph);
@@ -200,10 +214,10 @@ ASH_API const ash_edge *ash_graph_edges(const ash_graph *graph, size_t i, size_t
 ASH_API const ash_imports *ash_graph_node_imports(const ash_graph *graph, size_t i);
 
 /**
- * Strongly connected component of every node, by iterative Tarjan: `component[i]` for node i.
+ * Strongly connected component of every node, by iterative Tarjan: `(*out)[i]` for node i.
  * Components are numbered in reverse topological order (a component's dependencies have
- * smaller numbers). Returns the number of components; `*out` is owned by the caller (free with
- * `free`-compatible `ash_free`).
+ * smaller or equal numbers). Returns 0 and the number of components in `*count`, or
+ * ASH_ENOMEM; `*out` is owned by the caller (free with `ash_free`).
  */
 ASH_API int ash_graph_components(uint32_t **out, const ash_graph *graph, size_t *count);
 
@@ -212,9 +226,10 @@ ASH_API void ash_free(void *ptr);
 
 /** Options of the graph writers. */
 enum {
-    ASH_WRITE_DEPENDENTS = 1 << 0,         /**< reverse the edges */
-    ASH_WRITE_CLOSURE = 1 << 1,            /**< transitive closure instead of direct edges */
-    ASH_WRITE_NO_TYPE_CHECKING = 1 << 2,   /**< drop edges only made under TYPE_CHECKING */
+    ASH_WRITE_DEPENDENTS = 1 << 0,       /**< reverse the edges */
+    ASH_WRITE_CLOSURE = 1 << 1,          /**< transitive closure (never the node itself, even
+                                              in a cycle) instead of direct edges */
+    ASH_WRITE_NO_TYPE_CHECKING = 1 << 2, /**< drop edges only made under TYPE_CHECKING */
 };
 
 /** Write `{"path": ["dep", ...]}` with sorted keys and lists (ruff's `analyze graph` shape). */
