@@ -10,23 +10,20 @@
 #include "files.h"
 
 #include "ash_uthash.h"
+#include "proc.h"
 #include "util.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <poll.h>
-#include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <sys/types.h>
-#include <sys/wait.h>
 #include <unistd.h>
 
-extern char **environ;
 
 /* ---------------------------------------------------------------------------------------- */
 /* Glob matching                                                                            */
@@ -359,173 +356,70 @@ static int is_excluded(const char *path, const char *const *exclude, size_t excl
     return 0;
 }
 
-static int is_python_name(const char *name, size_t len)
+/* Is a file called name[0..len) one that `what` (ASH_LIST_*) asks for? */
+static int is_listed(const char *name, size_t len, unsigned what)
 {
-    return (len >= 3 && memcmp(name + len - 3, ".py", 3) == 0) ||
-           (len >= 4 && memcmp(name + len - 4, ".pyi", 4) == 0);
+    if (what & ASH_LIST_PYTHON) {
+        if ((len >= 3 && memcmp(name + len - 3, ".py", 3) == 0) ||
+            (len >= 4 && memcmp(name + len - 4, ".pyi", 4) == 0)) {
+            return 1;
+        }
+    }
+    if (what & ASH_LIST_MARKERS) {
+        return (len == 14 && memcmp(name, "pyproject.toml", 14) == 0) ||
+               (len == 9 && memcmp(name, "setup.cfg", 9) == 0);
+    }
+    return 0;
 }
 
 /* ---------------------------------------------------------------------------------------- */
 /* git mode                                                                                 */
 
-/* Keep this much of git's stderr: the warning shows its first line only. */
-#define STDERR_KEEP 4096
-
-/* Read git's stdout into `listing` and the start of its stderr into `errs`, both at once so
- * that neither pipe can fill up and block the child. */
-static int drain(int out_fd, int err_fd, ash_buf *listing, ash_buf *errs)
+/* Run `git ls-files` in `root`, its NUL-separated output into `*listing` (owned). Returns 0,
+ * 1 when git could not run or failed (`reason` says how), or ASH_ENOMEM. */
+static int run_git(char **listing, size_t *len, const char *root, unsigned what, char *reason,
+                   size_t size)
 {
-    struct pollfd fds[2] = {{out_fd, POLLIN, 0}, {err_fd, POLLIN, 0}};
-    int open_count = 2;
-    while (open_count) {
-        if (poll(fds, 2, -1) < 0) {
-            if (errno == EINTR) {
-                continue;
-            }
-            return ash__error(ASH_ECHILD, "poll: %s", strerror(errno));
-        }
-        for (int i = 0; i < 2; i++) {
-            if (fds[i].fd < 0 || !fds[i].revents) {
-                continue;
-            }
-            char scrap[512];
-            ash_buf *buf = i == 0 ? listing : errs;
-            if (ash__buf_reserve(buf, i == 0 ? 65536 : sizeof(scrap)) < 0) {
-                return ASH_ENOMEM;
-            }
-            int keep = i == 0 || buf->len < STDERR_KEEP;
-            char *dest = keep ? buf->ptr + buf->len : scrap;
-            ssize_t n = read(fds[i].fd, dest, keep ? buf->cap - buf->len - 1 : sizeof(scrap));
-            if (n < 0 && (errno == EINTR || errno == EAGAIN)) {
-                continue;
-            }
-            if (n <= 0) {
-                fds[i].fd = -1;
-                open_count--;
-            } else if (keep) {
-                buf->len += (size_t)n;
-                buf->ptr[buf->len] = '\0';
-            }
-        }
+    char *argv[16] = {"git",      "-C",       (char *)root,         "ls-files", "-z",
+                      "--cached", "--others", "--exclude-standard", "--"};
+    int n = 9;
+    if (what & ASH_LIST_PYTHON) {
+        argv[n++] = "*.py";
+        argv[n++] = "*.pyi";
+    }
+    if (what & ASH_LIST_MARKERS) {
+        argv[n++] = "*pyproject.toml";
+        argv[n++] = "*setup.cfg";
+    }
+    argv[n] = NULL;
+    char err[256];
+    int status;
+    int rc = ash__run_capture(listing, len, &status, argv, NULL, err, sizeof(err), 0);
+    if (rc == ASH_ENOMEM) {
+        return rc;
+    }
+    if (rc < 0) {
+        snprintf(reason, size, "%s", ash_error_last());
+        return 1;
+    }
+    if (status != 0) {
+        snprintf(reason, size, err[0] ? "exit %d: %s" : "exit %d", status, err);
+        ash__free(*listing);
+        *listing = NULL;
+        return 1;
     }
     return 0;
 }
 
-/* Describe how git ended in `reason`; 0 for a clean exit, 1 otherwise. */
-static int describe_status(int status, const ash_buf *errs, char *reason, size_t size)
-{
-    if (WIFEXITED(status) && WEXITSTATUS(status) == 0) {
-        return 0;
-    }
-    if (!WIFEXITED(status)) {
-        snprintf(reason, size, "killed by signal %d", WIFSIGNALED(status) ? WTERMSIG(status) : 0);
-        return 1;
-    }
-    const char *text = ash__buf_cstr(errs);
-    size_t n = strcspn(text, "\r\n");
-    if (n > 200) {
-        n = 200;
-    }
-    if (n) {
-        snprintf(reason, size, "exit %d: %.*s", WEXITSTATUS(status), (int)n, text);
-    } else {
-        snprintf(reason, size, "exit %d", WEXITSTATUS(status));
-    }
-    return 1;
-}
-
-/* Start git with stdin from /dev/null and stdout, stderr into the pipes' write ends. Returns 0,
- * 1 when git cannot run (`reason` says why), or ASH_ENOMEM. */
-static int spawn_git(pid_t *pid, const char *root, int out_fd, int err_fd, char *reason,
-                     size_t size)
-{
-    char *argv[] = {"git", "-C",       (char *)root, "ls-files",
-                    "-z",  "--cached", "--others",   "--exclude-standard",
-                    "--",  "*.py",     "*.pyi",      NULL};
-    posix_spawn_file_actions_t actions;
-    if (posix_spawn_file_actions_init(&actions)) {
-        return ash__error_oom();
-    }
-    int rc = 0;
-    if (posix_spawn_file_actions_addopen(&actions, 0, "/dev/null", O_RDONLY, 0) ||
-        posix_spawn_file_actions_adddup2(&actions, out_fd, 1) ||
-        posix_spawn_file_actions_adddup2(&actions, err_fd, 2)) {
-        rc = ash__error_oom();
-        goto done;
-    }
-    int err = posix_spawnp(pid, "git", &actions, NULL, argv, environ);
-    if (err) {
-        snprintf(reason, size, "cannot run git: %s", strerror(err));
-        rc = 1;
-    }
-done:
-    posix_spawn_file_actions_destroy(&actions);
-    return rc;
-}
-
-static void close_fd(int *fd)
-{
-    if (*fd >= 0) {
-        close(*fd);
-        *fd = -1;
-    }
-}
-
-/* Run `git ls-files` in `root`, its NUL-separated output into `listing`. Returns 0, 1 when git
- * could not run or failed (`reason` says how), or ASH_ENOMEM. */
-static int run_git(ash_buf *listing, const char *root, char *reason, size_t size)
-{
-    int out_pipe[2] = {-1, -1}, err_pipe[2] = {-1, -1};
-    ash_buf errs = ASH_BUF_INIT;
-    int rc = 1, status = 0, drained = 0;
-    pid_t pid = -1;
-    /* Close-on-exec, so that only the dup2'ed copies reach git and no other child keeps the
-     * pipes open (which would delay our end of file). */
-    if (pipe2(out_pipe, O_CLOEXEC) < 0 || pipe2(err_pipe, O_CLOEXEC) < 0) {
-        snprintf(reason, size, "pipe: %s", strerror(errno));
-        goto done;
-    }
-    rc = spawn_git(&pid, root, out_pipe[1], err_pipe[1], reason, size);
-    if (rc != 0) {
-        goto done;
-    }
-    close_fd(&out_pipe[1]);
-    close_fd(&err_pipe[1]);
-    drained = drain(out_pipe[0], err_pipe[0], listing, &errs);
-    /* Close before waiting: if drain gave up early, git then dies of SIGPIPE instead of
-     * blocking on a full pipe forever. */
-    close_fd(&out_pipe[0]);
-    close_fd(&err_pipe[0]);
-    rc = 1;
-    while (waitpid(pid, &status, 0) < 0) {
-        if (errno != EINTR) {
-            snprintf(reason, size, "cannot wait for git: %s", strerror(errno));
-            goto done;
-        }
-    }
-    if (drained == ASH_ENOMEM) {
-        rc = ASH_ENOMEM;
-    } else if (drained < 0) {
-        snprintf(reason, size, "%s", ash_error_last());
-    } else {
-        rc = describe_status(status, &errs, reason, size);
-    }
-done:
-    for (int i = 0; i < 2; i++) {
-        close_fd(&out_pipe[i]);
-        close_fd(&err_pipe[i]);
-    }
-    ash__buf_free(&errs);
-    return rc;
-}
-
 /* List through git. Returns 0, 1 when git failed (warned; the caller walks), or ASH_ENOMEM. */
-static int list_with_git(ash_file_list *out, const char *root, const char *const *exclude,
-                         size_t exclude_count, ash_diag_fn diag, void *payload)
+static int list_with_git(ash_file_list *out, const char *root, unsigned what,
+                         const char *const *exclude, size_t exclude_count, ash_diag_fn diag,
+                         void *payload)
 {
-    ash_buf listing = ASH_BUF_INIT;
+    char *listing = NULL;
+    size_t len = 0;
     char reason[320] = "";
-    int rc = run_git(&listing, root, reason, sizeof(reason));
+    int rc = run_git(&listing, &len, root, what, reason, sizeof(reason));
     if (rc == 1) {
         ash__diag(diag, payload, ".", "git ls-files failed (%s); walking the directory instead",
                   reason);
@@ -536,10 +430,13 @@ static int list_with_git(ash_file_list *out, const char *root, const char *const
     }
     /* The buffer is NUL-terminated after its last entry too, so every entry is a C string. A
      * trailing '/' would be an untracked nested repository, which git does not look into. */
-    const char *p = ash__buf_cstr(&listing), *end = p + listing.len;
+    const char *p = listing, *end = p + len;
     while (p < end) {
         size_t n = strlen(p);
-        if (n && p[n - 1] != '/' && !is_excluded(p, exclude, exclude_count)) {
+        const char *base = memrchr(p, '/', n);
+        base = base ? base + 1 : p;
+        if (n && p[n - 1] != '/' && is_listed(base, (size_t)(p + n - base), what) &&
+            !is_excluded(p, exclude, exclude_count)) {
             rc = list_add(out, p, n);
             if (rc < 0) {
                 goto done;
@@ -548,7 +445,7 @@ static int list_with_git(ash_file_list *out, const char *root, const char *const
         p += n + 1;
     }
 done:
-    ash__buf_free(&listing);
+    ash__free(listing);
     return rc;
 }
 
@@ -577,6 +474,7 @@ typedef struct pending {
 
 typedef struct walker {
     const char *root;
+    unsigned what; /* ASH_LIST_* */
     const char *const *exclude;
     size_t exclude_count;
     ash_diag_fn diag;
@@ -746,7 +644,7 @@ static int walk_entry(walker *w, int dfd, const char *rel, visit *dir, struct di
         return 0;
     }
     size_t len = strlen(name);
-    int python = is_python_name(name, len), type = ent->d_type, link = 0;
+    int python = is_listed(name, len, w->what), type = ent->d_type, link = 0;
     if (type == DT_REG && !python) {
         *venv |= strcmp(name, "pyvenv.cfg") == 0;
         return 0; /* the common case: no path to build, no system call */
@@ -964,10 +862,12 @@ static int next_dir(walker *w, pending *out)
     return 1;
 }
 
-static int walk_tree(ash_file_list *out, const char *root, const char *const *exclude,
-                     size_t exclude_count, ash_diag_fn diag, void *payload)
+static int walk_tree(ash_file_list *out, const char *root, unsigned what,
+                     const char *const *exclude, size_t exclude_count, ash_diag_fn diag,
+                     void *payload)
 {
     walker w = {.root = root,
+                .what = what,
                 .exclude = exclude,
                 .exclude_count = exclude_count,
                 .diag = diag,
@@ -1008,6 +908,12 @@ done:
 int ash__list_python_files(ash_file_list *out, const char *root, const char *const *exclude,
                            size_t exclude_count, ash_diag_fn diag, void *payload)
 {
+    return ash__list_files(out, root, ASH_LIST_PYTHON, exclude, exclude_count, diag, payload);
+}
+
+int ash__list_files(ash_file_list *out, const char *root, unsigned what, const char *const *exclude,
+                    size_t exclude_count, ash_diag_fn diag, void *payload)
+{
     memset(out, 0, sizeof(*out));
     int rc = 1;
     struct stat st;
@@ -1017,11 +923,11 @@ int ash__list_python_files(ash_file_list *out, const char *root, const char *con
         goto done;
     }
     if (stat(dot_git, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
-        rc = list_with_git(out, root, exclude, exclude_count, diag, payload);
+        rc = list_with_git(out, root, what, exclude, exclude_count, diag, payload);
     }
     if (rc == 1) {
         ash__file_list_free(out);
-        rc = walk_tree(out, root, exclude, exclude_count, diag, payload);
+        rc = walk_tree(out, root, what, exclude, exclude_count, diag, payload);
     }
     if (rc == 0) {
         sort_unique(out);

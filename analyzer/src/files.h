@@ -53,6 +53,19 @@ typedef struct ash_file_list {
 int ash__list_python_files(ash_file_list *out, const char *root, const char *const *exclude,
                            size_t exclude_count, ash_diag_fn diag, void *payload);
 
+/** What `ash__list_files` lists. */
+enum {
+    ASH_LIST_PYTHON = 1 << 0,  /**< *.py and *.pyi */
+    ASH_LIST_MARKERS = 1 << 1, /**< packaging markers: pyproject.toml and setup.cfg */
+};
+
+/**
+ * `ash__list_python_files` for the kinds of file in `what` (ASH_LIST_* bits), in one listing:
+ * the same modes, skip rules, exclusions, warnings and ownership.
+ */
+int ash__list_files(ash_file_list *out, const char *root, unsigned what, const char *const *exclude,
+                    size_t exclude_count, ash_diag_fn diag, void *payload);
+
 /** Free the paths of `list` and reset it to empty. NULL or an empty list does nothing. */
 void ash__file_list_free(ash_file_list *list);
 

@@ -201,8 +201,9 @@ int ash_project_open(ash_project **out, const char *start, const ash_project_opt
             goto done;
         }
     }
-    rc = ash__list_python_files(&files, p->root, (const char *const *)p->config.exclude,
-                                p->config.exclude_count, p->diag, p->payload);
+    rc = ash__list_files(&files, p->root, ASH_LIST_PYTHON | ASH_LIST_MARKERS,
+                         (const char *const *)p->config.exclude, p->config.exclude_count, p->diag,
+                         p->payload);
     if (rc < 0 || (rc = split_files(p, &files)) < 0) {
         goto done;
     }
@@ -458,9 +459,12 @@ static int add_target(uint32_t target, ash_edge_kind kind, void *payload)
     return ash__graph_add_edge(l->graph, l->from, target, l->imp->line, kind, l->imp->flags);
 }
 
-static int note_unknown(link_ctx *l, const char *name)
+/* Count an import of a module found nowhere: by its top-level name, or by its full name when
+ * the project has the package but not the module. */
+static int note_unknown(link_ctx *l, const ash_resolution *res)
 {
-    size_t len = strcspn(name, ".");
+    const char *name = res->name;
+    size_t len = res->partial ? strlen(name) : strcspn(name, ".");
     unknown_name *u;
     HASH_FIND(hh, l->unknown, name, len, u);
     if (!u) {
@@ -553,7 +557,7 @@ static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
                           l.imp->line);
             } else if (res.origin == ASH_ORIGIN_UNKNOWN && ash__envinfo_available(env) &&
                        !(l.imp->flags & (ASH_IMPORT_OPTIONAL | ASH_IMPORT_TYPE_CHECKING))) {
-                rc = note_unknown(&l, res.name);
+                rc = note_unknown(&l, &res);
             }
         }
     }

@@ -593,6 +593,7 @@ int ash__resolve_import(ash_resolver *r, uint32_t from, const ash_import *imp, a
         }
     }
     res->origin = full ? ASH_ORIGIN_PROJECT : ASH_ORIGIN_UNKNOWN;
+    res->partial = !full;
     if (full && r->chain[n - 1]->kind != MOD_MODULE &&
         (imp->kind == ASH_IMPORT_FROM || imp->name_count)) {
         rc = from_names(r, f, imp, kind, fn, payload);

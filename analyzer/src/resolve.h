@@ -32,6 +32,7 @@ typedef struct ash_resolution {
     ash_origin origin; /* PROJECT when the module (or its package) is a project file */
     const char *dist;  /* third-party distribution, or NULL */
     int beyond_top;    /* a relative import past the top-level package */
+    int partial;       /* a project package was found, but not the module inside it */
     const char *name;  /* the absolute module name tried (borrowed, valid until next call) */
 } ash_resolution;
 

@@ -1,13 +1,20 @@
-"""Shared fixtures of the CLI tests: the aftershock binary under test and helpers to run it."""
+"""Shared fixtures of the CLI tests: the aftershock binary under test, helpers to run it, and
+helpers that lay out small project trees in a test's tmp_path."""
 
+import json
 import os
+import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
+
+# What a sanitizer prints when it finds something (ASan, LSan, UBSan with -fsanitize=...).
+SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
 
 
 def _binary(var: str) -> Path:
@@ -29,27 +36,159 @@ def fast_bin() -> Path:
     return _binary("AFTERSHOCK_FAST_BIN")
 
 
-@pytest.fixture
-def run(aftershock_bin):
-    """Run aftershock with arguments; returns the CompletedProcess (text mode)."""
+@pytest.fixture(scope="session")
+def fake_venv(tmp_path_factory, fast_bin) -> Path | None:
+    """A directory usable as $VIRTUAL_ENV whose `bin/python` answers aftershock's interpreter
+    probe instantly with what this interpreter answered once.
 
-    def _run(*args, cwd=None, env=None, check=None, input=None):
+    Asking the real interpreter costs a second or more per project (each test's project has
+    its own, empty cache directory), which would dominate the suite. The answer is taken
+    from the envinfo cache file aftershock itself wrote for the real interpreter, so the
+    stdlib and third-party names are the real ones. None if that file cannot be found: the
+    tests then ask the real interpreter (slower, same results).
+    """
+    work = tmp_path_factory.mktemp("probe")
+    (work / "pyproject.toml").write_text("")
+    (work / "m.py").write_text("import os\n")
+    subprocess.run(
+        [str(fast_bin), "graph", "--python", sys.executable],
+        cwd=work, capture_output=True, timeout=120,
+    )
+    for cached in sorted((work / ".aftershock").glob("python-*.txt")):
+        text = cached.read_text(errors="replace")
+        if "\nend\n" in text and "\nstdlib os\n" in text:
+            venv = tmp_path_factory.mktemp("venv")
+            facts = venv / "facts.txt"
+            facts.write_text(text.split("\nend\n", 1)[1])
+            python = venv / "bin" / "python"
+            python.parent.mkdir()
+            python.write_text(f"#!/bin/sh\nexec cat '{facts}'\n")
+            python.chmod(0o755)
+            return venv
+    return None
+
+
+def _check_sanitizers(proc):
+    stderr = proc.stderr if isinstance(proc.stderr, str) else proc.stderr.decode(errors="replace")
+    for marker in SANITIZER_MARKERS:
+        assert marker not in stderr, f"sanitizer report:\n{stderr}"
+
+
+def _arg(a):
+    """A command-line argument: bytes and paths stay raw bytes on the way to the process."""
+    return os.fsdecode(a) if isinstance(a, (bytes, os.PathLike)) else str(a)
+
+
+@pytest.fixture
+def run(aftershock_bin, fake_venv):
+    """Run aftershock with arguments; returns the CompletedProcess (text mode, undecodable
+    bytes replaced; `raw=True`: bytes). Fails the test on a sanitizer report. `check` asserts
+    the exit status. $VIRTUAL_ENV points at `fake_venv`, so the interpreter aftershock asks
+    by default answers at once; pass `--python` (or env) to ask another."""
+
+    def _run(*args, cwd=None, env=None, check=None, input=None, binary=None, raw=False):
         full_env = dict(os.environ)
         full_env.pop("AFTERSHOCK_CACHE_DIR", None)
+        full_env.pop("VIRTUAL_ENV", None)
+        if fake_venv is not None:
+            full_env["VIRTUAL_ENV"] = str(fake_venv)
         if env:
             full_env.update(env)
+        full_env = {k: v for k, v in full_env.items() if v is not None}
         proc = subprocess.run(
-            [str(aftershock_bin), *map(str, args)],
+            [str(binary or aftershock_bin), *map(_arg, args)],
             cwd=cwd,
             env=full_env,
             capture_output=True,
-            text=True,
-            errors="replace",
+            text=not raw,
+            errors=None if raw else "replace",
             input=input,
             timeout=300,
         )
+        _check_sanitizers(proc)
         if check is not None:
             assert proc.returncode == check, (proc.returncode, proc.stdout, proc.stderr)
         return proc
 
     return _run
+
+
+@pytest.fixture
+def graph(run):
+    """Run `aftershock graph ARGS` in `cwd` (default: the project root `root`); assert exit
+    status 0 and return (parsed JSON, stderr lines)."""
+
+    def _graph(root, *args, cwd=None, check=0):
+        proc = run("graph", *args, cwd=cwd or root, check=check)
+        return json.loads(proc.stdout), warnings_of(proc)
+
+    return _graph
+
+
+def warnings_of(proc):
+    """The lines aftershock printed on stderr, without the --stats line."""
+    return [
+        line for line in proc.stderr.splitlines()
+        if line and not (line.startswith("aftershock: ") and " from the parse cache, " in line)
+    ]
+
+
+def make_tree(root: Path, files: dict) -> Path:
+    """Create `files` ({"relative/path": content}) under `root`: str content is written as
+    UTF-8, bytes as is; a path ending in "/" makes an empty directory. Returns `root`."""
+    root = Path(root)
+    root.mkdir(parents=True, exist_ok=True)
+    for rel, content in files.items():
+        path = root / rel
+        if rel.endswith("/"):
+            path.mkdir(parents=True, exist_ok=True)
+            continue
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+    return root
+
+
+def git_init(root: Path) -> Path:
+    """Make `root` a git repository with everything in it committed."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=str(root))
+    for cmd in (
+        ["git", "init", "-q"],
+        ["git", "add", "-A"],
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", "commit", "-qm", "x"],
+    ):
+        subprocess.run(cmd, cwd=root, check=True, env=env, capture_output=True)
+    return root
+
+
+def copy_fixture(name: str, dest: Path) -> Path:
+    """Copy the static tree tests/fixtures/<name> to `dest` (so runs never write into the
+    source tree) and return the copy."""
+    shutil.copytree(FIXTURES / name, dest, symlinks=True)
+    return dest
+
+
+def writes_blocked(directory: Path) -> bool:
+    """Whether creating a file in `directory` fails (it does not for root, whatever the mode)."""
+    probe = directory / ".write-probe"
+    try:
+        probe.write_text("")
+    except OSError:
+        return True
+    probe.unlink()
+    return False
+
+
+def python_files(root: Path) -> set:
+    """Every *.py and *.pyi file under `root`, relative with '/', as the graph names them."""
+    found = set()
+    for dirpath, dirs, files in os.walk(root):
+        dirs[:] = [d for d in dirs if d != ".aftershock"]
+        for name in files:
+            if name.endswith((".py", ".pyi")):
+                found.add(Path(dirpath, name).relative_to(root).as_posix())
+    return found
