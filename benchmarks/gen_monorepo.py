@@ -114,26 +114,28 @@ STDLIB_IMPORTS = [
     "import weakref", "import heapq", "import bisect", "import secrets", "import platform",
     "import traceback", "import textwrap", "import enum", "import abc", "import types",
     "import collections.abc", "import urllib.parse", "import xml.etree.ElementTree as ET",
-    "import os.path as osp", "import concurrent.futures",
-    "from pathlib import Path", "from pathlib import Path", "from pathlib import Path, PurePosixPath",
+    "import os.path as osp", "import concurrent.futures", "from pathlib import Path",
+    "from pathlib import Path", "from pathlib import Path, PurePosixPath",
     "from dataclasses import dataclass", "from dataclasses import dataclass, field",
     "from dataclasses import asdict, dataclass, field, replace",
     "from collections import defaultdict", "from collections import Counter, OrderedDict",
     "from collections import defaultdict, deque", "from collections.abc import Iterable, Mapping",
-    "from collections.abc import Callable, Iterator, Sequence", "from collections.abc import Mapping",
-    "from datetime import datetime, timedelta", "from datetime import datetime, timezone",
-    "from datetime import date", "from enum import Enum", "from enum import Enum, IntEnum, auto",
+    "from collections.abc import Callable, Iterator, Sequence",
+    "from collections.abc import Mapping", "from datetime import datetime, timedelta",
+    "from datetime import datetime, timezone", "from datetime import date",
+    "from enum import Enum", "from enum import Enum, IntEnum, auto",
     "from abc import ABC, abstractmethod", "from functools import lru_cache, partial",
     "from functools import cached_property, wraps", "from itertools import chain, islice",
     "from contextlib import contextmanager", "from contextlib import ExitStack, suppress",
     "from decimal import Decimal", "from decimal import ROUND_HALF_UP, Decimal",
     "from http import HTTPStatus", "from urllib.parse import urlencode, urlparse",
-    "from concurrent.futures import ThreadPoolExecutor, as_completed", "from uuid import UUID, uuid4",
-    "from types import MappingProxyType, SimpleNamespace", "from operator import attrgetter, itemgetter",
-    "from email.message import EmailMessage", "from string import Template",
-    "from threading import Lock, RLock", "from io import BytesIO, StringIO",
-    "from fractions import Fraction", "from statistics import mean, median",
-    "from unittest import mock", "from os import environ", "from os.path import join as path_join",
+    "from concurrent.futures import ThreadPoolExecutor, as_completed",
+    "from uuid import UUID, uuid4", "from types import MappingProxyType, SimpleNamespace",
+    "from operator import attrgetter, itemgetter", "from email.message import EmailMessage",
+    "from string import Template", "from threading import Lock, RLock",
+    "from io import BytesIO, StringIO", "from fractions import Fraction",
+    "from statistics import mean, median", "from unittest import mock", "from os import environ",
+    "from os.path import join as path_join",
 ]
 
 TYPING_NAMES = """
@@ -144,22 +146,28 @@ Literal NamedTuple TypedDict Callable Iterator Iterable NoReturn IO Self TypeAli
 THIRD_PARTY_IMPORTS = [
     "import numpy as np", "import numpy as np", "import numpy as np", "import requests",
     "import requests", "import pandas as pd", "import yaml", "import attr", "import click",
-    "from pydantic import BaseModel, Field", "from pydantic import BaseModel, ConfigDict, field_validator",
-    "from sqlalchemy import Column, Integer, String, select", "from sqlalchemy.orm import Session, relationship",
-    "from fastapi import APIRouter, Depends, HTTPException", "from jinja2 import Environment, PackageLoader",
-    "import boto3", "import redis", "from celery import shared_task", "import httpx",
-    "from typing_extensions import Self, TypedDict", "from tenacity import retry, stop_after_attempt",
-    "import structlog", "from rich.console import Console", "from google.protobuf import json_format",
+    "from pydantic import BaseModel, Field",
+    "from pydantic import BaseModel, ConfigDict, field_validator",
+    "from sqlalchemy import Column, Integer, String, select",
+    "from sqlalchemy.orm import Session, relationship",
+    "from fastapi import APIRouter, Depends, HTTPException",
+    "from jinja2 import Environment, PackageLoader", "import boto3", "import redis",
+    "from celery import shared_task", "import httpx",
+    "from typing_extensions import Self, TypedDict",
+    "from tenacity import retry, stop_after_attempt", "import structlog",
+    "from rich.console import Console", "from google.protobuf import json_format",
     "from google.cloud import storage", "import matplotlib.pyplot as plt",
     "from dateutil import parser as date_parser", "import scipy.sparse as sp", "import orjson",
-    "from packaging.version import Version", "import msgpack", "from botocore.exceptions import ClientError",
-    "import grpc", "from kafka import KafkaProducer", "import jwt", "from marshmallow import Schema, fields",
+    "from packaging.version import Version", "import msgpack",
+    "from botocore.exceptions import ClientError", "import grpc",
+    "from kafka import KafkaProducer", "import jwt", "from marshmallow import Schema, fields",
     "from more_itertools import chunked", "import attrs", "from opentelemetry import trace",
 ]
 
 TEST_IMPORTS = [
     "import pytest", "from unittest import mock", "from unittest.mock import MagicMock, patch",
-    "from hypothesis import given, strategies as st", "import freezegun", "from pytest import approx",
+    "from hypothesis import given, strategies as st", "import freezegun",
+    "from pytest import approx",
 ]
 
 LATIN1_TEXT = ["café", "Müller", "naïve", "façade", "Ærøskøbing", "±0.5 °C", "µs", "© ACME",
@@ -251,6 +259,8 @@ class Module:
     init_kind: str = ""  # for inits: empty, plain, reexport
     stub_of: Module | None = None
     hub: bool = False
+    has_stub: bool = False
+    generated: bool = False  # a giant made of data tables rather than code
     exportable: bool = False  # re-exported by its package: imports nothing from its own unit
     in_cycle: bool = False
     bad: str = ""
@@ -290,7 +300,7 @@ class Planner:
     def size_for(self, kind: str) -> int:
         r = self.r
         if kind == "module":
-            return int(min(90_000, max(350, r.lognormvariate(math.log(4300), 0.78))))
+            return int(min(90_000, max(350, r.lognormvariate(math.log(4600), 0.78))))
         if kind == "test":
             return int(min(60_000, max(400, r.lognormvariate(math.log(4000), 0.7))))
         if kind in ("conftest", "helper", "plugin"):
@@ -330,7 +340,8 @@ class Planner:
                 taken.add(f)
                 m.functions.append(f)
         while len(m.constants) < n_const:
-            c = f"{r.choice(NOUNS).upper()}_{r.choice(['LIMIT', 'TIMEOUT', 'NAME', 'DEFAULTS', 'VERSION'])}"
+            suffix = r.choice(["LIMIT", "TIMEOUT", "NAME", "DEFAULTS", "VERSION"])
+            c = f"{r.choice(NOUNS).upper()}_{suffix}"
             if c not in taken:
                 taken.add(c)
                 m.constants.append(c)
@@ -459,6 +470,7 @@ class Planner:
             if direct > 0 and r.random() < 0.045:
                 stub = self.add(Module(m.name, m.path[:-3] + ".pyi", u, "stub", 0, stub_of=m))
                 stub.rel_top = m.rel_top
+                m.has_stub = True
                 direct -= 1
 
     def new_module(self, u: Unit, directory: str, dotted: str, name: str, depth: int) -> Module:
@@ -615,10 +627,11 @@ class Planner:
 
     def plan_giants(self) -> None:
         pool = [m for m in self.modules if m.kind == "module" and not m.bad and not m.hub]
-        for m in self.r.sample(pool, 3 + self.files // 10_000):
+        for i, m in enumerate(self.r.sample(pool, 3 + self.files // 10_000)):
             m.size = self.r.randint(150_000, 260_000)
             m.classes, m.functions, m.constants = [], [], []
             self.symbols(m)
+            m.generated = i % 2 == 1  # every other giant is a generated data table
 
     def plan_cycles(self) -> None:
         r = self.r
@@ -630,8 +643,10 @@ class Planner:
         for s in sizes:
             for _ in range(20):
                 u = r.choices(units, weights)[0]
+                # Not stubbed modules: importers may resolve to the stub instead (type checkers
+                # and aftershock do), which would move the ring onto the .pyi.
                 free = [m for m in u.modules if m.kind == "module" and not (m.bad or m.hub
-                        or m.in_cycle)]
+                        or m.in_cycle or m.has_stub)]
                 if len(free) < s + 5:
                     continue
                 # Prefer siblings: pick a package, widen to the unit if it is too small.
@@ -768,7 +783,8 @@ class Planner:
 
     def plan_extra_files(self) -> None:
         roots = ", ".join(f'"{x}"' for x in self.roots)
-        testpaths = ['"tests"'] + sorted({f'"{u.tests_dir}"' for u in self.units if u.kind != "src"})
+        testpaths = ['"tests"'] + sorted({f'"{u.tests_dir}"' for u in self.units
+                                          if u.kind != "src"})
         self.extra_files["pyproject.toml"] = f"""\
 [project]
 name = "acme-monorepo"
@@ -795,7 +811,8 @@ python_version = "3.11"
 namespace_packages = true
 explicit_package_bases = true
 """
-        self.extra_files[".gitignore"] = "__pycache__/\n*.pyc\n.aftershock/\n.venv/\n/build/\n/dist/\n"
+        self.extra_files[".gitignore"] = ("__pycache__/\n*.pyc\n.aftershock/\n.venv/\n/build/\n"
+                                          "/dist/\n")
         self.extra_files["README.md"] = "# ACME monorepo\n\nGenerated by gen_monorepo.py.\n"
         for u in self.units:
             self.extra_files[f"{u.pkg_dir}/py.typed"] = "" if u.kind != "ns" else "partial\n"
@@ -898,7 +915,8 @@ class Renderer:
         names = self.names_from(t, r.choice([1, 1, 1, 2, 2, 3, 4]))
         parts = t.name.split(".")
         # Relative imports are common for siblings, rarer the further up they climb.
-        if rel and r.random() < (0.85 if t.kind == "helper" else (0.5, 0.25, 0.08)[min(rel[0], 3) - 1]):
+        p_rel = 0.85 if t.kind == "helper" else (0.5, 0.25, 0.08)[min(rel[0], 3) - 1] if rel else 0
+        if rel and r.random() < p_rel:
             level, rest = rel
             dots = "." * level
             if names and (r.random() < 0.7 or not rest):
@@ -958,7 +976,7 @@ class Renderer:
     def stdlib_block(self) -> list[str]:
         r = self.r
         m = self.m
-        k = min(12, r.randint(1, 4) + m.size // 5000)
+        k = min(12, r.randint(1, 3) + m.size // 6000)
         chosen = set(r.sample(STDLIB_IMPORTS, k))
         if "logging" in self.need:
             chosen.add("import logging")
@@ -1042,7 +1060,8 @@ class Renderer:
             out.append(self.try_block(t))
         if m.kind not in ("stub", "test") and r.random() < 0.05:
             out.append("try:\n" + self.imp("    import ujson as json\n") +
-                       "except ImportError:  # pragma: no cover\n" + self.imp("    import json\n\n"))
+                       "except ImportError:  # pragma: no cover\n" +
+                       self.imp("    import json\n\n"))
         if typing_:
             out.append(self.typing_block(typing_, "typing" if "import typing\n" in stdlib else ""))
         if m.kind == "module" and m.exports and r.random() < 0.3:
@@ -1056,12 +1075,14 @@ class Renderer:
         body = self.edge(t, "    ")
         x = r.random()
         if x < 0.5 or not names:
-            fallback = f"    {(names or [t.name.rsplit('.', 1)[-1]])[0]} = None  # type: ignore[assignment]\n"
+            name = (names or [t.name.rsplit(".", 1)[-1]])[0]
+            fallback = f"    {name} = None  # type: ignore[assignment]\n"
         elif x < 0.75:
             fallback = self.unknown("    ")
         else:
             fallback = f"    raise RuntimeError({t.name!r} ' is required') from None\n"
-        exc = r.choice(["ImportError", "ImportError", "ModuleNotFoundError", "(ImportError, AttributeError)"])
+        exc = r.choice(["ImportError", "ImportError", "ModuleNotFoundError",
+                        "(ImportError, AttributeError)"])
         return f"try:\n{body}except {exc}:  # pragma: no cover\n{fallback}\n"
 
     def typing_block(self, targets: list[Module], qualifier: str) -> str:
@@ -1069,7 +1090,9 @@ class Renderer:
         head = f"if {qualifier + '.' if qualifier else ''}TYPE_CHECKING:\n"
         body = [self.edge(t, "    ") for t in targets]
         if r.random() < 0.4:
-            body.append(self.imp(f"    {r.choice(['from collections.abc import Sequence', 'import numpy.typing as npt', 'from _typeshed import SupportsRead'])}\n"))
+            extra = r.choice(["from collections.abc import Sequence", "import numpy.typing as npt",
+                              "from _typeshed import SupportsRead"])
+            body.append(self.imp(f"    {extra}\n"))
         text = head + "".join(body)
         if r.random() < 0.3:
             names = [n for t in targets for n in t.exports[:1]] or ["Any"]
@@ -1120,7 +1143,8 @@ class Renderer:
         if k == 0:
             return f'{ind}{v} = {a}.get("{w}", {r.randint(0, 99)})\n'
         if k == 1:
-            return f"{ind}if {v} is None:\n{ind}    {v} = {r.choice(['[]', '{}', '0', 'None', repr(w)])}\n"
+            default = r.choice(["[]", "{}", "0", "None", repr(w)])
+            return f"{ind}if {v} is None:\n{ind}    {v} = {default}\n"
         if k == 2:
             return (f"{ind}for item in {a}:\n{ind}    if not item:\n{ind}        continue\n"
                     f"{ind}    {v}.append(item)\n")
@@ -1129,8 +1153,10 @@ class Renderer:
         if k == 4:
             return f"{ind}{v} = {{k: v for k, v in {a}.items() if v is not None}}\n"
         if k == 5:
-            return (f"{ind}try:\n{ind}    {v} = {a}[{w!r}]\n{ind}except (KeyError, ValueError) as exc:\n"
-                    f'{ind}    raise RuntimeError(f"cannot {r.choice(VERBS)} {{{a}!r}}: {{exc}}") from exc\n')
+            return (f"{ind}try:\n{ind}    {v} = {a}[{w!r}]\n"
+                    f"{ind}except (KeyError, ValueError) as exc:\n"
+                    f'{ind}    raise RuntimeError(f"cannot {r.choice(VERBS)} {{{a}!r}}: {{exc}}") '
+                    "from exc\n")
         if k == 6:
             return f'{ind}with open({a}, encoding="utf-8") as fh:\n{ind}    {v} = fh.read()\n'
         if k == 7:
@@ -1149,10 +1175,14 @@ class Renderer:
         if k == 13:
             return f"{ind}{v} = sorted({a}, key=lambda item: (item.{w}, -item.rank))\n"
         if k == 14:
-            return f"{ind}match = _PATTERN.match({a})\n{ind}if match is not None:\n{ind}    {v} = match.group(1)\n"
+            # `match` as a plain name: a soft keyword that parsers must not take for a statement
+            return (f"{ind}match = _PATTERN.match({a})\n{ind}if match is not None:\n"
+                    f"{ind}    {v} = match.group(1)\n")
         if k == 15:
-            return (f'{ind}{v} = {{\n{ind}    "{w}": {a},\n{ind}    "{self.word()}": [{r.randint(0, 9)}, '
-                    f'{r.randint(10, 99)}],\n{ind}    "nested": {{"enabled": True, "ratio": 0.{r.randint(1, 99)}}},\n{ind}}}\n')
+            return (f'{ind}{v} = {{\n{ind}    "{w}": {a},\n'
+                    f'{ind}    "{self.word()}": [{r.randint(0, 9)}, {r.randint(10, 99)}],\n'
+                    f'{ind}    "nested": {{"enabled": True, "ratio": 0.{r.randint(1, 99)}}},\n'
+                    f"{ind}}}\n")
         if k == 16:
             return f"{ind}# TODO: import {w} lazily once the {self.word()} migration lands\n"
         if k == 17:
@@ -1162,7 +1192,8 @@ class Renderer:
         if k == 19:
             return f"{ind}{v} = (1_000_000, 0xFF_FF, 1e-9, 3j, 0o755, 0b1010, b'\\x00{w}')\n"
         if k == 20:
-            return (f"{ind}for i, ({v}, {a}) in enumerate(zip({self.var()}, {self.var()}), start=1):\n"
+            return (f"{ind}for i, ({v}, {a}) in enumerate(zip({self.var()}, {self.var()}), "
+                    "start=1):\n"
                     f"{ind}    total += i * len({v})\n")
         return f'{ind}while {v} and len({v}) > {r.randint(1, 20)}:\n{ind}    {v}.pop()\n'
 
@@ -1187,8 +1218,8 @@ class Renderer:
         elif x < 0.13:
             deco = f"{ind}@contextlib.contextmanager\n"
         elif x < 0.17:
-            deco = (f'{ind}@register(\n{ind}    "{self.word()}",\n{ind}    priority={r.randint(0, 9)},\n'
-                    f'{ind})\n')
+            deco = (f'{ind}@register(\n{ind}    "{self.word()}",\n'
+                    f"{ind}    priority={r.randint(0, 9)},\n{ind})\n")
         args, names = self.params()
         prefix = "async def" if r.random() < 0.08 else "def"
         ret = r.choice(["None", "str", "int", "dict[str, Any]", "list[str] | None", "bool", "Any"])
@@ -1216,7 +1247,8 @@ class Renderer:
             level, rest = rel
             anchor = ".".join(self.m.package_parts)
             if r.random() < 0.5:
-                return f'{ind}{v} = importlib.import_module("{"." * level}{".".join(rest)}", __package__)\n'
+                return (f'{ind}{v} = importlib.import_module("{"." * level}{".".join(rest)}", '
+                        "__package__)\n")
             return (f'{ind}{v} = importlib.import_module("{"." * level}{".".join(rest)}", '
                     f'package="{anchor}")\n')
         if x < 0.85:
@@ -1229,7 +1261,8 @@ class Renderer:
         x = r.random()
         lines = []
         if x < 0.3:
-            lines.append(f"@dataclass{r.choice(['', '(frozen=True)', '(slots=True, kw_only=True)'])}\n")
+            args = r.choice(["", "(frozen=True)", "(slots=True, kw_only=True)"])
+            lines.append(f"@dataclass{args}\n")
             base = ""
         elif x < 0.45 and name.endswith("Error"):
             base = "(RuntimeError)"
@@ -1255,13 +1288,15 @@ class Renderer:
             if y < 0.25:
                 lines.append("    @classmethod\n")
                 lines.append(f"    def from_{self.word()}(cls, {self.var()}: Mapping[str, Any]) -> "
-                             f"{name}:\n        return cls(**{{k: v for k, v in {self.var()}.items()}})\n\n")
+                             f"{name}:\n"
+                             f"        return cls(**{{k: v for k, v in {self.var()}.items()}})\n\n")
                 continue
             fn = self.function(meth, "    ")
-            lines.append(fn.replace(f"def {meth}(", f"def {meth}(self, ", 1).replace("(self, )", "(self)")
-                         + "\n")
+            fn = fn.replace(f"def {meth}(", f"def {meth}(self, ", 1).replace("(self, )", "(self)")
+            lines.append(fn + "\n")
         if r.random() < 0.4:
-            lines.append(f"    def __repr__(self) -> str:\n        return f\"{name}({{self.__dict__!r}})\"\n\n")
+            lines.append(f"    def __repr__(self) -> str:\n"
+                         f'        return f"{name}({{self.__dict__!r}})"\n\n')
         return "".join(lines)
 
     def match_fn(self, name: str) -> str:
@@ -1289,7 +1324,8 @@ class Renderer:
         name = name or f"_{self.word().upper()}_{r.choice(['MAP', 'TABLE', 'ALIASES', 'CHOICES'])}"
         x = r.random()
         if x < 0.3:
-            return f"{name}: Final = {r.choice([repr(self.word()), str(r.randint(1, 10_000)), '30.0'])}\n\n"
+            value = r.choice([repr(self.word()), str(r.randint(1, 10_000)), "30.0"])
+            return f"{name}: Final = {value}\n\n"
         if x < 0.6:
             rows = "".join(f'    "{self.word()}": ("{self.word()}", {r.randint(0, 500)}),\n'
                            for _ in range(r.randint(3, 12)))
@@ -1297,7 +1333,22 @@ class Renderer:
         if x < 0.8:
             rows = "".join(f"    {self.word()!r},\n" for _ in range(r.randint(3, 10)))
             return f"{name} = [\n{rows}]\n\n"
-        return f'{name} = re.compile(r"^(?P<{self.word()}>[a-z_]+)\\s*=\\s*(?P<value>.+)$", re.M)\n\n'
+        return (f'{name} = re.compile(r"^(?P<{self.word()}>[a-z_]+)\\s*=\\s*(?P<value>.+)$", '
+                "re.M)\n\n")
+
+    def data_table(self) -> str:
+        """A chunk of generated data: one large literal, as in *_pb2.py or unicode tables."""
+        r = self.r
+        name = f"_{self.word().upper()}_{r.choice(['TABLE', 'INDEX', 'DESCRIPTOR', 'RANGES'])}"
+        if r.random() < 0.5:
+            rows = "".join(f"    ({r.randint(0, 0x10FFFF):#08x}, {r.randint(0, 0x10FFFF):#08x}, "
+                           f"{r.randint(0, 255)}),\n" for _ in range(r.randint(50, 200)))
+            return f"{name}: tuple[tuple[int, int, int], ...] = (\n{rows})\n\n"
+        rows = "".join(f'    "{self.word()}.{self.word()}": {{"id": {r.randint(1, 99_999)}, '
+                       f'"type": "{r.choice(["int64", "string", "bytes", "bool"])}", '
+                       f'"label": "{r.choice(["optional", "repeated"])}"}},\n'
+                       for _ in range(r.randint(30, 120)))
+        return f"{name} = {{\n{rows}}}\n\n"
 
     def trap(self) -> str:
         """Text that looks like imports but is not: strings and comments."""
@@ -1311,7 +1362,8 @@ class Renderer:
             return (f"# from {mod}.{self.word()} import {camel(self.word(), 'Legacy')}  "
                     f"# removed in 2.0\n# import {self.word()}_compat\n\n")
         if x < 0.8:
-            return (f'_SQL = """\n    SELECT id, {self.word()} FROM {self.word()}s\n    WHERE {self.word()} '
+            return (f'_SQL = """\n    SELECT id, {self.word()} FROM {self.word()}s\n'
+                    f"    WHERE {self.word()} "
                     f'= :value  -- import from staging\n"""\n\n')
         return f'print("import this")  # {self.text_sample()}\n\n'
 
@@ -1328,6 +1380,8 @@ class Renderer:
         defs = [("class", c) for c in m.classes] + [("fn", f) for f in m.functions] + \
                [("const", c) for c in m.constants]
         r.shuffle(defs)
+        if m.generated:
+            out.append("# Code generated by tools/gen_tables.py. DO NOT EDIT.\n\n")
         lazy_spots = list(later)
         target = m.size
         i = 0
@@ -1349,7 +1403,9 @@ class Renderer:
                 text = self.constant(name)
             else:
                 y = r.random()
-                if y < 0.55:
+                if m.generated:
+                    text = self.data_table()
+                elif y < 0.55:
                     text = self.function(f"_{r.choice(VERBS)}_{self.word()}") + "\n\n"
                 elif y < 0.75:
                     text = self.klass(f"_{camel(self.word(), r.choice(CLASS_SUFFIXES))}") + "\n"
@@ -1406,7 +1462,8 @@ class Renderer:
             out += [self.edge(t) for t in others]
             out.append("\n__all__ = [\n" + "".join(f'    "{n}",\n' for n in m.exports) + "]\n")
             if r.random() < 0.3:
-                out.append(f'__version__ = "{r.randint(0, 5)}.{r.randint(0, 20)}.{r.randint(0, 9)}"\n')
+                version = f"{r.randint(0, 5)}.{r.randint(0, 20)}.{r.randint(0, 9)}"
+                out.append(f'__version__ = "{version}"\n')
             return "".join(out)
         # plain: a little code of its own
         head, later = self.header()
@@ -1436,7 +1493,8 @@ class Renderer:
             name = f"test_{r.choice(VERBS)}_{self.word()}_{i}"
             if r.random() < 0.2:
                 out.append(f'{ind}@pytest.mark.parametrize(\n{ind}    ("{self.var()}", "expected"),\n'
-                           f"{ind}    [\n{ind}        (1, 2),\n{ind}        ({self.word()!r}, None),\n"
+                           f"{ind}    [\n{ind}        (1, 2),\n"
+                           f"{ind}        ({self.word()!r}, None),\n"
                            f"{ind}    ],\n{ind})\n")
             self_ = "self, " if ind else ""
             body = [f'{ind}    """{self.sentence()}"""\n'] if r.random() < 0.3 else []
@@ -1444,7 +1502,8 @@ class Renderer:
                 body.append(self.edge(t, ind + "    "))
             for _ in range(r.randint(1, 4)):
                 body.append(self.stmt(ind + "    "))
-            body.append(f"{ind}    assert {self.var()} == {r.choice(['expected', '[]', repr(self.word())])}\n")
+            expected = r.choice(["expected", "[]", repr(self.word())])
+            body.append(f"{ind}    assert {self.var()} == {expected}\n")
             out.append(f"{ind}def {name}({self_}{', '.join(r.sample(VARS, r.randint(0, 2)))}):\n"
                        + "".join(body) + "\n\n")
         return "".join(out)
@@ -1458,7 +1517,8 @@ class Renderer:
             self.n_imports += 0  # pytest_plugins is a string import, not a statement
         for f in self.m.functions:
             scope = self.r.choice(["", "", '(scope="session")', "(autouse=True)"])
-            out.append(f"@pytest.fixture{scope}\ndef {f}(tmp_path):\n    {self.stmt('    ').lstrip()}"
+            first = self.stmt("    ").lstrip()
+            out.append(f"@pytest.fixture{scope}\ndef {f}(tmp_path):\n    {first}"
                        f"    yield {self.var()}\n\n\n")
         if self.r.random() < 0.5:
             out.append("def pytest_collection_modifyitems(config, items):\n"
@@ -1478,10 +1538,12 @@ class Renderer:
         if m.bad == "empty":
             return b""
         head, later = self.header()
+        if m.bad == "syntax":  # a merge conflict committed by mistake, in the import block
+            conflict = ("<<<<<<< HEAD\n" + self.imp("import json\n") + "=======\n" +
+                        self.imp("import simplejson as json\n") +
+                        self.imp("from decimal import Decimal\n") + ">>>>>>> origin/main\n\n")
+            return (head + conflict + self.body(later)).encode()
         text = head + self.body(later)
-        if m.bad == "syntax":
-            return (text + '\n\ndef migrate(rows):\n    print "migrating %d rows" % len(rows)\n'
-                    "    try:\n        pass\n    except Exception, exc:\n        raise\n").encode()
         if m.bad == "nul":
             cut = len(text) // 2
             cut = text.index("\n", cut) + 1
@@ -1507,7 +1569,8 @@ class Renderer:
             head, later = self.header()
             text = head + self.body(later)
         if m.style == "tabs":
-            text = re.sub(r"^((?:    )+)", lambda g: "\t" * (len(g.group(1)) // 4), text, flags=re.M)
+            text = re.sub(r"^((?:    )+)", lambda g: "\t" * (len(g.group(1)) // 4), text,
+                          flags=re.M)
         elif m.style == "crlf":
             text = text.replace("\n", "\r\n")
         elif m.style == "latin1":
@@ -1568,8 +1631,9 @@ def git_commit(out: str) -> None:
                GIT_COMMITTER_DATE="2024-01-01T00:00:00+0000", GIT_CONFIG_NOSYSTEM="1")
     env.pop("GIT_DIR", None)
     env.pop("GIT_WORK_TREE", None)
-    base = ["git", "-C", out, "-c", "user.name=gen_monorepo", "-c", "user.email=gen@example.invalid",
-            "-c", "core.autocrlf=false", "-c", "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
+    base = ["git", "-C", out, "-c", "user.name=gen_monorepo", "-c",
+            "user.email=gen@example.invalid", "-c", "core.autocrlf=false", "-c",
+            "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
     for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Generated monorepo"]):
         subprocess.run(base + args, check=True, env=env, stdout=subprocess.DEVNULL)
 

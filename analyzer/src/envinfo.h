@@ -10,13 +10,6 @@
 
 typedef struct ash_envinfo ash_envinfo;
 
-typedef enum {
-    ASH_ORIGIN_PROJECT = 0,
-    ASH_ORIGIN_STDLIB,
-    ASH_ORIGIN_THIRD_PARTY,
-    ASH_ORIGIN_UNKNOWN,
-} ash_origin;
-
 /*
  * Load the facts of `python` (a path or a name on PATH), using and refreshing
  * `<cache_dir>/python-*.txt` when cache_dir is not NULL. An interpreter that cannot be run is

@@ -87,7 +87,31 @@ void ash_graph_free(ash_graph *graph)
     ash__free(graph->edge_start);
     ash__free(graph->edges);
     ash__free(graph->pending);
+    ash__free(graph->import_start);
+    ash__free(graph->origins);
+    ash__free(graph->dists);
+    for (size_t i = 0; i < graph->dist_count; i++) {
+        ash__free(graph->dist_names[i]);
+    }
+    ash__free(graph->dist_names);
     ash__free(graph);
+}
+
+ash_origin ash_graph_import_origin(const ash_graph *graph, size_t i, size_t k,
+                                   const char **distribution)
+{
+    if (distribution) {
+        *distribution = NULL;
+    }
+    if (!graph->import_start || i >= graph->node_count ||
+        k >= graph->import_start[i + 1] - graph->import_start[i]) {
+        return ASH_ORIGIN_UNKNOWN;
+    }
+    size_t at = graph->import_start[i] + k;
+    if (distribution && graph->dists[at]) {
+        *distribution = graph->dist_names[graph->dists[at] - 1];
+    }
+    return (ash_origin)graph->origins[at];
 }
 
 void ash__graph_set_imports(ash_graph *g, size_t node, ash_imports *imports)

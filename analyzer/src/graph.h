@@ -25,9 +25,15 @@ struct ash_graph {
     ash_imports **imports; /* owned per node (freed with ash_imports_free); may hold NULL */
     ash_hash *hashes;      /* per node: XXH3-128 of the file's content (zero if unread) */
     ash_build_stats stats; /* filled by the builder */
-    uint32_t *edge_start;  /* node_count + 1 entries: edges of node i are
-                              edges[edge_start[i] .. edge_start[i + 1]) */
-    ash_edge *edges;       /* per node sorted by target, one edge per (from, to) */
+    /* Where each import was found: imports of node i are origins[import_start[i] ..]. */
+    uint32_t *import_start; /* node_count + 1 entries, NULL until set */
+    uint8_t *origins;       /* ash_origin */
+    uint32_t *dists;        /* per import: index into dist_names + 1, 0 for none */
+    char **dist_names;      /* owned */
+    size_t dist_count;
+    uint32_t *edge_start; /* node_count + 1 entries: edges of node i are
+                             edges[edge_start[i] .. edge_start[i + 1]) */
+    ash_edge *edges;      /* per node sorted by target, one edge per (from, to) */
     size_t edge_count;
 
     /* private: edges added since the last ash__graph_finish */

@@ -445,8 +445,15 @@ typedef struct unknown_name {
     char name[];
 } unknown_name;
 
+typedef struct dist_entry {
+    UT_hash_handle hh;
+    uint32_t index; /* 1-based index in graph->dist_names */
+    char name[];
+} dist_entry;
+
 typedef struct link_ctx {
     ash_graph *graph;
+    dist_entry *dists;
     uint32_t from;
     const ash_import *imp;
     unknown_name *unknown;
@@ -529,6 +536,73 @@ static void free_unknown(link_ctx *l)
     }
 }
 
+/* Allocate the per-import origin arrays. */
+static int origins_alloc(ash_graph *g)
+{
+    size_t total = 0;
+    g->import_start = ash__calloc(g->node_count + 1, sizeof(uint32_t));
+    if (!g->import_start) {
+        return ash__error_oom();
+    }
+    for (size_t i = 0; i < g->node_count; i++) {
+        g->import_start[i] = (uint32_t)total;
+        total += ash_imports_count(g->imports[i]);
+    }
+    if (total >= UINT32_MAX) {
+        return ash__error(ASH_EINVAL, "too many imports: %zu", total);
+    }
+    g->import_start[g->node_count] = (uint32_t)total;
+    g->origins = ash__calloc(total ? total : 1, 1);
+    g->dists = ash__calloc(total ? total : 1, sizeof(uint32_t));
+    return g->origins && g->dists ? 0 : ash__error_oom();
+}
+
+/* Record where import `at` was found, interning its distribution name. */
+static int set_origin(link_ctx *l, size_t at, const ash_resolution *res)
+{
+    ash_graph *g = l->graph;
+    g->origins[at] = (uint8_t)res->origin;
+    if (!res->dist) {
+        return 0;
+    }
+    size_t len = strlen(res->dist);
+    dist_entry *d;
+    HASH_FIND(hh, l->dists, res->dist, len, d);
+    if (!d) {
+        void *names = g->dist_names;
+        size_t cap = g->dist_count;
+        if (ash__grow(&names, &cap, g->dist_count + 1, sizeof(char *)) < 0) {
+            return ASH_ENOMEM;
+        }
+        g->dist_names = names;
+        d = ash__calloc(1, sizeof(*d) + len + 1);
+        if (!d || !(g->dist_names[g->dist_count] = ash__strdup(res->dist))) {
+            ash__free(d);
+            return ash__error_oom();
+        }
+        memcpy(d->name, res->dist, len);
+        d->index = (uint32_t)++g->dist_count;
+        ash__uthash_oom = 0;
+        HASH_ADD(hh, l->dists, name, len, d);
+        if (ash__uthash_oom) {
+            ash__free(d);
+            return ash__error_oom();
+        }
+    }
+    g->dists[at] = d->index;
+    return 0;
+}
+
+static void free_dists(link_ctx *l)
+{
+    dist_entry *d, *tmp;
+    HASH_ITER(hh, l->dists, d, tmp)
+    {
+        HASH_DEL(l->dists, d);
+        ash__free(d);
+    }
+}
+
 static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
 {
     ash_resolver *r;
@@ -540,6 +614,7 @@ static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
         ash__resolver_check_roots(r, p->diag, p->payload);
     }
     link_ctx l = {.graph = g};
+    rc = origins_alloc(g);
     for (size_t i = 0; rc == 0 && i < g->node_count; i++) {
         const ash_imports *imps = g->imports[i];
         l.from = (uint32_t)i;
@@ -548,7 +623,7 @@ static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
             l.imp = ash_imports_get(imps, k);
             g->stats.imports++;
             rc = ash__resolve_import(r, l.from, l.imp, add_target, &l, &res);
-            if (rc < 0) {
+            if (rc < 0 || (rc = set_origin(&l, g->import_start[i] + k, &res)) < 0) {
                 break;
             }
             if (res.beyond_top) {
@@ -566,6 +641,7 @@ static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
     }
     g->stats.unresolved = l.unknown_imports;
     free_unknown(&l);
+    free_dists(&l);
     ash__resolver_free(r);
     return rc;
 }

@@ -19,6 +19,7 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 
 def _binary(var: str) -> Path:
     path = Path(os.environ.get(var) or os.environ.get("AFTERSHOCK_BIN") or REPO / "build" / "aftershock")
+    path = path.absolute()  # the tests run it from their own directories
     if not path.exists():
         pytest.exit(f"{path}: aftershock binary not built (run `make`)", returncode=3)
     return path
@@ -83,10 +84,11 @@ def _arg(a):
 def run(aftershock_bin, fake_venv):
     """Run aftershock with arguments; returns the CompletedProcess (text mode, undecodable
     bytes replaced; `raw=True`: bytes). Fails the test on a sanitizer report. `check` asserts
-    the exit status. $VIRTUAL_ENV points at `fake_venv`, so the interpreter aftershock asks
+    the exit status; `stdout` redirects the output (an open file). $VIRTUAL_ENV points at `fake_venv`, so the interpreter aftershock asks
     by default answers at once; pass `--python` (or env) to ask another."""
 
-    def _run(*args, cwd=None, env=None, check=None, input=None, binary=None, raw=False):
+    def _run(*args, cwd=None, env=None, check=None, input=None, binary=None, raw=False,
+             stdout=subprocess.PIPE):
         full_env = dict(os.environ)
         full_env.pop("AFTERSHOCK_CACHE_DIR", None)
         full_env.pop("VIRTUAL_ENV", None)
@@ -99,7 +101,8 @@ def run(aftershock_bin, fake_venv):
             [str(binary or aftershock_bin), *map(_arg, args)],
             cwd=cwd,
             env=full_env,
-            capture_output=True,
+            stdout=stdout,
+            stderr=subprocess.PIPE,
             text=not raw,
             errors=None if raw else "replace",
             input=input,
@@ -133,9 +136,7 @@ def warnings_of(proc):
     ]
 
 
-def make_tree(root: Path, files: dict) -> Path:
-    """Create `files` ({"relative/path": content}) under `root`: str content is written as
-    UTF-8, bytes as is; a path ending in "/" makes an empty directory. Returns `root`."""
+def _make_tree(root: Path, files: dict) -> Path:
     root = Path(root)
     root.mkdir(parents=True, exist_ok=True)
     for rel, content in files.items():
@@ -151,11 +152,15 @@ def make_tree(root: Path, files: dict) -> Path:
     return root
 
 
-def git_init(root: Path) -> Path:
-    """Make `root` a git repository with everything in it committed."""
-    if shutil.which("git") is None:
-        pytest.skip("git is not installed")
-    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", HOME=str(root))
+@pytest.fixture
+def make_tree():
+    """make_tree(root, {"relative/path": content}): create the files under `root` (str
+    content as UTF-8, bytes as is; a path ending in "/" is an empty directory); returns root."""
+    return _make_tree
+
+
+def _git_init(root: Path) -> Path:
+    env = dict(os.environ, GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
     for cmd in (
         ["git", "init", "-q"],
         ["git", "add", "-A"],
@@ -165,30 +170,53 @@ def git_init(root: Path) -> Path:
     return root
 
 
-def copy_fixture(name: str, dest: Path) -> Path:
-    """Copy the static tree tests/fixtures/<name> to `dest` (so runs never write into the
-    source tree) and return the copy."""
-    shutil.copytree(FIXTURES / name, dest, symlinks=True)
-    return dest
+@pytest.fixture
+def git_init():
+    """git_init(root): make `root` a git repository with everything in it committed."""
+    if shutil.which("git") is None:
+        pytest.skip("git is not installed")
+    return _git_init
 
 
-def writes_blocked(directory: Path) -> bool:
-    """Whether creating a file in `directory` fails (it does not for root, whatever the mode)."""
-    probe = directory / ".write-probe"
-    try:
-        probe.write_text("")
-    except OSError:
-        return True
-    probe.unlink()
-    return False
+@pytest.fixture
+def copy_fixture(tmp_path):
+    """copy_fixture(name): a copy of the static tree tests/fixtures/<name> in tmp_path (runs
+    must not write a parse cache into the source tree, and the source tree is inside this
+    repository's git work tree, which would be taken as the project root)."""
+
+    def _copy(name: str) -> Path:
+        dest = tmp_path / name
+        shutil.copytree(FIXTURES / name, dest, symlinks=True)
+        return dest
+
+    return _copy
 
 
-def python_files(root: Path) -> set:
-    """Every *.py and *.pyi file under `root`, relative with '/', as the graph names them."""
-    found = set()
-    for dirpath, dirs, files in os.walk(root):
-        dirs[:] = [d for d in dirs if d != ".aftershock"]
-        for name in files:
-            if name.endswith((".py", ".pyi")):
-                found.add(Path(dirpath, name).relative_to(root).as_posix())
-    return found
+@pytest.fixture
+def chmod_or_skip():
+    """chmod_or_skip(path, mode): chmod, then skip the test if the mode does not actually deny
+    access (root ignores permission bits). Modes are restored at teardown so that tmp_path
+    can be removed."""
+    changed = []
+
+    def _chmod(path: Path, mode: int):
+        path = Path(path)
+        changed.append((path, path.stat().st_mode & 0o7777))
+        path.chmod(mode)
+        if path.is_dir():
+            probe = path / ".write-probe"
+            try:
+                probe.write_text("")
+            except OSError:
+                return
+            probe.unlink()
+        else:
+            try:
+                path.open("rb").close()
+            except OSError:
+                return
+        pytest.skip("permission bits do not deny access here (running as root?)")
+
+    yield _chmod
+    for path, mode in reversed(changed):
+        path.chmod(mode)

@@ -221,6 +221,22 @@ ASH_API const ash_imports *ash_graph_node_imports(const ash_graph *graph, size_t
  */
 ASH_API int ash_graph_components(uint32_t **out, const ash_graph *graph, size_t *count);
 
+/** Where an imported module was found. */
+typedef enum {
+    ASH_ORIGIN_PROJECT = 0,     /**< a file of the project (an edge) */
+    ASH_ORIGIN_STDLIB = 1,      /**< the interpreter's standard library */
+    ASH_ORIGIN_THIRD_PARTY = 2, /**< an installed distribution */
+    ASH_ORIGIN_UNKNOWN = 3,     /**< found nowhere (or a relative import past the top) */
+} ash_origin;
+
+/**
+ * Where import `k` of node `i` (as in `ash_graph_node_imports`) was found. For third-party
+ * modules `*distribution` (if not NULL) receives the distribution's name, or NULL when
+ * site-packages holds the module without metadata; borrowed from the graph.
+ */
+ASH_API ash_origin ash_graph_import_origin(const ash_graph *graph, size_t i, size_t k,
+                                           const char **distribution);
+
 /** Free memory returned by aftershock with a plain pointer (arrays, strings). */
 ASH_API void ash_free(void *ptr);
 
