@@ -109,6 +109,14 @@ static int is_ident(unsigned char c)
     return char_class[c] == C_IDENT;
 }
 
+static void lex_error(scanner *s, const char *at, const char *what)
+{
+    if (!s->bad) {
+        s->bad = at;
+        s->bad_what = what;
+    }
+}
+
 /* Keyword class of the identifier at p (n bytes), looking at the next word after `async`. */
 static uint8_t classify(const char *p, size_t n, const char *end)
 {
@@ -212,14 +220,6 @@ static int string_prefix(const char *p, size_t n, int *fmt, int *raw)
         }
     }
     return 1;
-}
-
-static void lex_error(scanner *s, const char *at, const char *what)
-{
-    if (!s->bad) {
-        s->bad = at;
-        s->bad_what = what;
-    }
 }
 
 /*
@@ -335,6 +335,7 @@ static const char *scan_fliteral(scanner *s, const char *p)
             }
             if (c == '\n' && !str->triple) {
                 /* unterminated: drop the f-string, leave the newline to the code scanner */
+                lex_error(s, p, "unterminated f-string");
                 while (s->nframes && &s->frames[s->nframes - 1] != str) {
                     s->nframes--;
                 }
@@ -387,7 +388,7 @@ static const char *scan_fliteral(scanner *s, const char *p)
  * f-string as unterminated. Drop it, so that the newline ends the logical line as it would.
  * (Newlines inside brackets of a replacement field are valid since 3.12.)
  */
-static void drop_unterminated(scanner *s)
+static void drop_unterminated(scanner *s, const char *p)
 {
     frame *top = &s->frames[s->nframes - 1];
     if (top->type != F_EXPR || top->depth != 0) {
@@ -395,6 +396,7 @@ static void drop_unterminated(scanner *s)
     }
     for (size_t i = s->nframes; i-- > 0;) {
         if (s->frames[i].type == F_STR && !s->frames[i].triple) {
+            lex_error(s, p, "unterminated f-string");
             s->nframes = i;
             return;
         }
@@ -641,7 +643,7 @@ static int scan_code(scanner *s)
             break;
         case C_NL:
             if (s->nframes) {
-                drop_unterminated(s);
+                drop_unterminated(s, p);
             }
             if (s->depth == 0 && s->nframes == 0) {
                 if (s->in_line && end_line(s, p) < 0) {

@@ -8,13 +8,34 @@
 #include <iconv.h>
 #include <string.h>
 
+/* 1-based line of offset `off`, counting newlines the universal way ("\r\n", "\r", "\n"). */
 static uint32_t line_of(const char *s, size_t off)
 {
     uint32_t line = 1;
     for (size_t i = 0; i < off; i++) {
-        line += (s[i] == '\n');
+        if (s[i] == '\n' || (s[i] == '\r' && !(i + 1 < off && s[i + 1] == '\n'))) {
+            line++;
+        }
     }
     return line;
+}
+
+/* End of the line starting at p: its "\r" or "\n" (or end). */
+static const char *line_end(const char *p, const char *end)
+{
+    while (p < end && *p != '\n' && *p != '\r') {
+        p++;
+    }
+    return p;
+}
+
+/* Start of the line after the one ending at e. */
+static const char *next_line(const char *e, const char *end)
+{
+    if (e < end && *e == '\r') {
+        e++;
+    }
+    return e < end && *e == '\n' ? e + 1 : e;
 }
 
 /* The PEP 263 cookie in line [p, e), lower-cased into enc; 1 if there is one. */
@@ -55,20 +76,19 @@ static int blank_or_comment(const char *p, const char *e)
     return p >= e || *p == '#';
 }
 
-/* The declared encoding, or "utf-8". */
+/* The declared encoding, or "utf-8": a cookie on line 1, or on line 2 below a blank or
+ * comment-only line 1 (PEP 263). */
 static void find_encoding(const char *s, size_t len, char *enc, size_t cap)
 {
     strcpy(enc, "utf-8");
     const char *end = s + len;
-    const char *e1 = memchr(s, '\n', len);
-    e1 = e1 ? e1 : end;
+    const char *e1 = line_end(s, end);
     if (cookie_in_line(s, e1, enc, cap)) {
         return;
     }
     if (e1 < end && blank_or_comment(s, e1)) {
-        const char *s2 = e1 + 1;
-        const char *e2 = memchr(s2, '\n', (size_t)(end - s2));
-        if (!cookie_in_line(s2, e2 ? e2 : end, enc, cap)) {
+        const char *s2 = next_line(e1, end);
+        if (!cookie_in_line(s2, line_end(s2, end), enc, cap)) {
             strcpy(enc, "utf-8");
         }
     } else {
