@@ -50,18 +50,7 @@ static const char *kind_name(ash_import_kind kind)
 
 static void json_string(FILE *out, const char *s)
 {
-    fputc('"', out);
-    for (const unsigned char *p = (const unsigned char *)s; *p; p++) {
-        if (*p == '"' || *p == '\\') {
-            fputc('\\', out);
-            fputc(*p, out);
-        } else if (*p < 0x20) {
-            fprintf(out, "\\u%04x", *p);
-        } else {
-            fputc(*p, out);
-        }
-    }
-    fputc('"', out);
+    ash_write_json_string(out, s);
 }
 
 static void print_json(FILE *out, const char *file, const ash_import *imp, const origin_info *o,

@@ -7,6 +7,7 @@
 
 #include <tree_sitter/api.h>
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -17,6 +18,49 @@ static void (*cur_free)(void *) = free;
 
 _Thread_local int ash__uthash_oom;
 
+/*
+ * tree-sitter never checks an allocation (its own allocator aborts on failure), so its hook
+ * goes through these: the same allocator, but a failure stops the process with a message
+ * instead of letting tree-sitter dereference NULL.
+ */
+static void ts_out_of_memory(size_t size)
+{
+    fprintf(stderr, "aftershock: tree-sitter failed to allocate %zu bytes\n", size);
+    abort();
+}
+
+static void *ts_malloc_hook(size_t size)
+{
+    void *p = cur_malloc(size ? size : 1);
+    if (!p) {
+        ts_out_of_memory(size);
+    }
+    return p;
+}
+
+static void *ts_calloc_hook(size_t count, size_t size)
+{
+    void *p = cur_calloc(count ? count : 1, size ? size : 1);
+    if (!p) {
+        ts_out_of_memory(count * size);
+    }
+    return p;
+}
+
+static void *ts_realloc_hook(void *ptr, size_t size)
+{
+    void *p = cur_realloc(ptr, size ? size : 1);
+    if (!p) {
+        ts_out_of_memory(size);
+    }
+    return p;
+}
+
+static void ts_free_hook(void *ptr)
+{
+    cur_free(ptr);
+}
+
 void ash_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(size_t, size_t),
                        void *(*new_realloc)(void *, size_t), void (*new_free)(void *))
 {
@@ -24,7 +68,7 @@ void ash_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(size_t, 
     cur_calloc = new_calloc ? new_calloc : calloc;
     cur_realloc = new_realloc ? new_realloc : realloc;
     cur_free = new_free ? new_free : free;
-    ts_set_allocator(cur_malloc, cur_calloc, cur_realloc, cur_free);
+    ts_set_allocator(ts_malloc_hook, ts_calloc_hook, ts_realloc_hook, ts_free_hook);
 }
 
 void *ash__malloc(size_t size)

@@ -314,3 +314,14 @@ char *ash__path_join(const char *a, const char *b)
     p[n] = '\0';
     return p;
 }
+
+int ash_write_json_string(FILE *stream, const char *s)
+{
+    ash_buf buf = ASH_BUF_INIT;
+    int rc = ash__buf_json(&buf, s, strlen(s));
+    if (rc == 0 && fwrite(buf.ptr, 1, buf.len, stream) != buf.len) {
+        rc = ash__error(ASH_EIO, "cannot write: %s", strerror(errno));
+    }
+    ash__buf_free(&buf);
+    return rc;
+}

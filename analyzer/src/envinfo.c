@@ -29,7 +29,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ENVINFO_FORMAT 1
+#define ENVINFO_FORMAT 2
 
 static const char probe[] =
     "import os, sys\n"
@@ -38,7 +38,7 @@ static const char probe[] =
     "sites = [p for p in sys.path if p and os.path.isdir(p) and\n"
     "         os.path.basename(p) in ('site-packages', 'dist-packages')]\n"
     "for p in sites: print('site', p)\n"
-    "for n in sorted(sys.stdlib_module_names): print('stdlib', n)\n"
+    "for n in sorted(set(sys.stdlib_module_names) | {'__main__'}): print('stdlib', n)\n"
     "seen = set()\n"
     "try:\n"
     "    import importlib.metadata as md\n"
@@ -260,7 +260,9 @@ static int probe_python(char **facts, const char *python, ash_diag_fn diag, void
     size_t len;
     int status;
     *facts = NULL;
-    int rc = ash__run_capture(facts, &len, &status, argv, NULL, err, sizeof(err), 60000);
+    /* From "/": run in the project, `python -c` would put the project first on sys.path, and a
+     * project module named like a stdlib one (csv.py) would be imported, and run, in its place. */
+    int rc = ash__run_capture(facts, &len, &status, argv, "/", err, sizeof(err), 60000);
     if (rc == ASH_ENOMEM) {
         return rc;
     }

@@ -17,6 +17,8 @@
 
 /* Internal flag: inside a class body (pytest reads pytest_plugins only at module level). */
 #define FLAG_CLASS (1u << 16)
+/* Internal flag: an ERROR node whose tokens its parent's reader already took. */
+#define FLAG_SPLICED (1u << 17)
 
 enum {
     S_IMPORT,
@@ -57,6 +59,7 @@ enum {
     S_NOT,
     S_INTEGER,
     S_COMMENT,
+    S_EXPR_LIST,
     S_COUNT
 };
 
@@ -99,6 +102,7 @@ static const char *const symbol_names[S_COUNT] = {
     "not_operator",
     "integer",
     "comment",
+    "expression_list",
 };
 
 enum {
@@ -124,7 +128,7 @@ static const char *const field_names[F_COUNT] = {
 };
 
 /* What a node's children inherit beyond its own flags. */
-enum { CTX_NONE, CTX_FUNC, CTX_IF_TC, CTX_IF_NOT_TC, CTX_TRY_OPT, CTX_CLASS };
+enum { CTX_NONE, CTX_FUNC, CTX_IF_TC, CTX_IF_NOT_TC, CTX_TRY_OPT, CTX_CLASS, CTX_SPLICE };
 
 typedef struct ctx_level {
     uint32_t flags;
@@ -140,6 +144,10 @@ struct ash_extractor {
     ash_ib ib;
     ash_buf tmp;
     ash_buf tmp2;
+    TSNode *nodes; /* a work stack */
+    size_t node_cap;
+    TSNode *tokens; /* the tokens of a broken import statement */
+    size_t token_cap;
     ctx_level *levels;
     size_t level_cap;
     ash_extract_stats stats;
@@ -194,6 +202,8 @@ void ash__extractor_free(ash_extractor *ex)
     ash__buf_free(&ex->tmp);
     ash__buf_free(&ex->tmp2);
     ash__free(ex->levels);
+    ash__free(ex->nodes);
+    ash__free(ex->tokens);
     ash__free(ex);
 }
 
@@ -351,59 +361,152 @@ static int handle_from(walk *w, TSNode n, uint32_t flags, int future)
 }
 
 /*
- * A `from X import Y` that tree-sitter could not fit into its grammar and left as the tokens
- * of an ERROR node (`from __future__ import *`, which ast accepts, is one). Read the tokens
- * directly: the module up to `import`, then the names, aliases skipped.
+ * Import statements that tree-sitter could not fit into its grammar: an ERROR node holding the
+ * tokens of one (`from __future__ import *`, which ast accepts, is one), or an import statement
+ * with an ERROR inside (broken files). Their tokens are read directly: `from` module `import`
+ * names, or `import` names; a statement ends at a line break outside parentheses or at the
+ * next `from`/`import`.
  */
-static int handle_error_from(walk *w, TSNode n, uint32_t flags)
+static int anon_is(const walk *w, TSNode n, const char *s)
+{
+    return !ts_node_is_named(n) && text_is(w, n, s);
+}
+
+/* The children of n into ex->tokens, those of ERROR children spliced in. */
+static int flatten(walk *w, TSNode n, uint32_t *count)
 {
     ash_extractor *ex = w->ex;
-    uint32_t count = ts_node_child_count(n), i = 1, level = 0;
-    ash__buf_clear(&ex->tmp);
-    for (; i < count; i++) {
+    *count = 0;
+    uint32_t children = ts_node_child_count(n);
+    for (uint32_t i = 0; i < children; i++) {
         TSNode c = ts_node_child(n, i);
-        size_t len;
-        const char *t = text_of(w, c, &len);
-        if (!ts_node_is_named(c) && len == 6 && memcmp(t, "import", 6) == 0) {
-            break;
+        int splice = ts_node_is_error(c);
+        uint32_t k = splice ? ts_node_child_count(c) : 1;
+        void *toks = ex->tokens;
+        if (ash__grow(&toks, &ex->token_cap, *count + k, sizeof(TSNode)) < 0) {
+            return ASH_ENOMEM;
         }
-        if (is(w, c, S_PREFIX) || (!ts_node_is_named(c) && len && t[0] == '.')) {
-            for (size_t k = 0; k < len; k++) {
-                level += t[k] == '.';
-            }
-        } else if (is(w, c, S_DOTTED) || is(w, c, S_IDENTIFIER) || !ts_node_is_named(c)) {
-            if (dotted(w, c, &ex->tmp2) < 0 ||
-                ash__buf_put(&ex->tmp, ex->tmp2.ptr, ex->tmp2.len) < 0) {
-                return ASH_ENOMEM;
-            }
-        } else {
-            return 0;
-        }
-    }
-    if (i >= count || (ex->tmp.len == 0 && level == 0)) {
-        return 0;
-    }
-    uint32_t first = i + 1;
-    if (ash__ib_add(&ex->ib, ASH_IMPORT_FROM, line_of(w, n), level, flags,
-                    ex->tmp.ptr ? ex->tmp.ptr : "", ex->tmp.len, NULL, 0) < 0) {
-        return ASH_ENOMEM;
-    }
-    for (i = first; i < count; i++) {
-        TSNode c = ts_node_child(n, i);
-        size_t len;
-        const char *t = text_of(w, c, &len);
-        if (len == 2 && memcmp(t, "as", 2) == 0) {
-            i++; /* the alias */
-        } else if ((len == 1 && t[0] == '*') || is(w, c, S_DOTTED) || is(w, c, S_ALIASED) ||
-                   is(w, c, S_IDENTIFIER)) {
-            TSNode name = name_node(w, c);
-            if (ts_node_is_null(name) || dotted(w, name, &ex->tmp2) < 0 ||
-                ash__ib_add_name(&ex->ib, ex->tmp2.ptr, ex->tmp2.len) < 0) {
-                return ASH_ENOMEM;
-            }
+        ex->tokens = toks;
+        for (uint32_t j = 0; j < k; j++) {
+            ex->tokens[(*count)++] = splice ? ts_node_child(c, j) : c;
         }
     }
     return 0;
+}
+
+/* Is text[0..len) a Python keyword (which no imported name can be)? */
+static int python_keyword(const char *t, size_t len)
+{
+    static const char *const kw[] = {
+        "False", "None",     "True",  "and",    "as",   "assert", "async",  "await",    "break",
+        "class", "continue", "def",   "del",    "elif", "else",   "except", "finally",  "for",
+        "from",  "global",   "if",    "import", "in",   "is",     "lambda", "nonlocal", "not",
+        "or",    "pass",     "raise", "return", "try",  "while",  "with",   "yield",
+    };
+    for (size_t i = 0; i < ASH_ARRAY_SIZE(kw); i++) {
+        if (strlen(kw[i]) == len && memcmp(kw[i], t, len) == 0) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* A keyword token, also when error recovery re-lexed it as an identifier. */
+static int keyword_is(const walk *w, TSNode n, const char *s)
+{
+    return (!ts_node_is_named(n) || is(w, n, S_IDENTIFIER)) && text_is(w, n, s);
+}
+
+/* Read names from token i on (token i-1 is the keyword); returns the index after them. */
+static uint32_t token_names(walk *w, uint32_t i, uint32_t count, int plain, uint32_t line,
+                            uint32_t flags, int *rc)
+{
+    ash_extractor *ex = w->ex;
+    const TSNode *t = ex->tokens;
+    uint32_t depth = 0;
+    for (; i < count && *rc == 0; i++) {
+        TSNode c = t[i];
+        if (depth == 0 && ts_node_start_point(c).row > ts_node_end_point(t[i - 1]).row) {
+            break; /* the statement ended with its line */
+        }
+        size_t tlen;
+        const char *text = text_of(w, c, &tlen);
+        if (anon_is(w, c, "as")) {
+            i++; /* the alias */
+            continue;
+        }
+        if ((!ts_node_is_named(c) || is(w, c, S_IDENTIFIER)) && python_keyword(text, tlen)) {
+            break; /* the next statement begins */
+        }
+        if (anon_is(w, c, "(")) {
+            depth++;
+        } else if (anon_is(w, c, ")")) {
+            depth -= depth > 0;
+        } else if (anon_is(w, c, "*") || is(w, c, S_DOTTED) || is(w, c, S_ALIASED) ||
+                   is(w, c, S_IDENTIFIER)) {
+            TSNode name = name_node(w, c);
+            if (ts_node_is_null(name) || dotted(w, name, &ex->tmp2) < 0) {
+                *rc = ASH_ENOMEM;
+            } else if (plain) {
+                *rc = ash__ib_add(&ex->ib, ASH_IMPORT_PLAIN, line, 0, flags, ex->tmp2.ptr,
+                                  ex->tmp2.len, NULL, 0);
+            } else {
+                *rc = ash__ib_add_name(&ex->ib, ex->tmp2.ptr, ex->tmp2.len);
+            }
+        }
+    }
+    return i;
+}
+
+/* Read `from` module `import` names starting after the `from` at token i-1. */
+static uint32_t token_from(walk *w, uint32_t i, uint32_t count, uint32_t line, uint32_t flags,
+                           int *rc)
+{
+    ash_extractor *ex = w->ex;
+    const TSNode *t = ex->tokens;
+    uint32_t level = 0;
+    ash__buf_clear(&ex->tmp);
+    for (; i < count && !anon_is(w, t[i], "import"); i++) {
+        size_t len;
+        const char *s = text_of(w, t[i], &len);
+        if (is(w, t[i], S_RELATIVE)) {
+            break; /* a whole relative_import node: not this token-level form */
+        }
+        if (is(w, t[i], S_PREFIX) || (len && s[0] == '.')) {
+            for (size_t k = 0; k < len; k++) {
+                level += s[k] == '.';
+            }
+        } else if (is(w, t[i], S_DOTTED) || is(w, t[i], S_IDENTIFIER) || !ts_node_is_named(t[i])) {
+            if (dotted(w, t[i], &ex->tmp2) < 0 ||
+                ash__buf_put(&ex->tmp, ex->tmp2.ptr, ex->tmp2.len) < 0) {
+                *rc = ASH_ENOMEM;
+                return count;
+            }
+        } else {
+            return i;
+        }
+    }
+    if (i >= count || (ex->tmp.len == 0 && level == 0)) {
+        return i;
+    }
+    *rc = ash__ib_add(&ex->ib, ASH_IMPORT_FROM, line, level, flags, ex->tmp.ptr ? ex->tmp.ptr : "",
+                      ex->tmp.len, NULL, 0);
+    return *rc == 0 ? token_names(w, i + 1, count, 0, line, flags, rc) : count;
+}
+
+static int handle_broken_imports(walk *w, TSNode n, uint32_t flags)
+{
+    uint32_t count, i = 0;
+    int rc = flatten(w, n, &count);
+    while (i < count && rc == 0) {
+        TSNode kw = w->ex->tokens[i++];
+        if (keyword_is(w, kw, "import")) {
+            i = token_names(w, i, count, 1, line_of(w, kw), flags, &rc);
+        } else if (keyword_is(w, kw, "from")) {
+            i = token_from(w, i, count, line_of(w, kw), flags, &rc);
+        }
+    }
+    return rc;
 }
 
 /* ---- string imports ---- */
@@ -412,11 +515,17 @@ static int handle_error_from(walk *w, TSNode n, uint32_t flags)
  * The value of a string literal without prefix letters f/b/t, escapes or interpolation,
  * appended to buf. Returns 1 if it is such a literal, 0 if not, ASH_ENOMEM.
  */
+static TSNode unparen(const walk *w, TSNode n)
+{
+    while (!ts_node_is_null(n) && is(w, n, S_PAREN) && ts_node_named_child_count(n) == 1) {
+        n = ts_node_named_child(n, 0);
+    }
+    return n;
+}
+
 static int literal(const walk *w, TSNode n, ash_buf *buf)
 {
-    if (is(w, n, S_PAREN) && ts_node_named_child_count(n) == 1) {
-        return literal(w, ts_node_named_child(n, 0), buf);
-    }
+    n = unparen(w, n);
     if (is(w, n, S_CONCAT)) {
         uint32_t count = ts_node_named_child_count(n);
         for (uint32_t i = 0; i < count; i++) {
@@ -424,7 +533,7 @@ static int literal(const walk *w, TSNode n, ash_buf *buf)
             if (is(w, c, S_COMMENT)) {
                 continue;
             }
-            int rc = literal(w, c, buf);
+            int rc = is(w, c, S_STRING) ? literal(w, c, buf) : 0;
             if (rc <= 0) {
                 return rc;
             }
@@ -591,7 +700,7 @@ static int handle_call(walk *w, TSNode n, uint32_t flags)
     return dunder ? fromlist(w, argument(w, args, 3, "fromlist")) : 0;
 }
 
-static int add_plugin(walk *w, TSNode value, uint32_t flags)
+static int add_plugin(walk *w, TSNode value, uint32_t line, uint32_t flags)
 {
     ash_extractor *ex = w->ex;
     ash__buf_clear(&ex->tmp);
@@ -605,8 +714,7 @@ static int add_plugin(walk *w, TSNode value, uint32_t flags)
     if (!valid_module(s, ex->tmp.len, &level, &skip) || level) {
         return 0;
     }
-    return ash__ib_add(&ex->ib, ASH_IMPORT_STRING, line_of(w, value), 0, flags, s, ex->tmp.len,
-                       NULL, 0);
+    return ash__ib_add(&ex->ib, ASH_IMPORT_STRING, line, 0, flags, s, ex->tmp.len, NULL, 0);
 }
 
 /* `pytest_plugins = "a.b"` or a list/tuple of literals, at module level. */
@@ -624,15 +732,14 @@ static int handle_plugins(walk *w, TSNode stmt, uint32_t flags)
         !text_is(w, left, "pytest_plugins")) {
         return 0;
     }
-    if (is(w, right, S_PAREN) && ts_node_named_child_count(right) == 1) {
-        right = ts_node_named_child(right, 0);
-    }
-    if (!is(w, right, S_LIST) && !is(w, right, S_TUPLE)) {
-        return add_plugin(w, right, flags);
+    right = unparen(w, right);
+    uint32_t line = line_of(w, stmt);
+    if (!is(w, right, S_LIST) && !is(w, right, S_TUPLE) && !is(w, right, S_EXPR_LIST)) {
+        return add_plugin(w, right, line, flags);
     }
     uint32_t count = ts_node_named_child_count(right);
     for (uint32_t i = 0; i < count; i++) {
-        int rc = add_plugin(w, ts_node_named_child(right, i), flags);
+        int rc = add_plugin(w, ts_node_named_child(right, i), line, flags);
         if (rc < 0) {
             return rc;
         }
@@ -646,8 +753,9 @@ static int handle_plugins(walk *w, TSNode stmt, uint32_t flags)
 static int type_checking_condition(const walk *w, TSNode cond)
 {
     int sign = 1;
+    cond = unparen(w, cond);
     if (!ts_node_is_null(cond) && is(w, cond, S_NOT)) {
-        cond = field(w, cond, F_ARGUMENT);
+        cond = unparen(w, field(w, cond, F_ARGUMENT));
         sign = -1;
     }
     if (ts_node_is_null(cond)) {
@@ -662,31 +770,47 @@ static int type_checking_condition(const walk *w, TSNode cond)
     return 0;
 }
 
-/* Does an except clause's type catch ImportError (bare, Exception and tuples included)? */
-static int catches_import_error(const walk *w, TSNode type)
+static int names_import_error(const walk *w, TSNode type)
 {
-    while (!ts_node_is_null(type) &&
-           (is(w, type, S_AS_PATTERN) || is(w, type, S_LIST_SPLAT) || is(w, type, S_PAREN))) {
-        type = ts_node_named_child(type, 0);
-    }
-    if (ts_node_is_null(type)) {
-        return 0;
-    }
-    if (is(w, type, S_TUPLE)) {
-        uint32_t count = ts_node_named_child_count(type);
-        for (uint32_t i = 0; i < count; i++) {
-            if (catches_import_error(w, ts_node_named_child(type, i))) {
-                return 1;
-            }
-        }
-        return 0;
-    }
     if (is(w, type, S_ATTRIBUTE)) {
         type = field(w, type, F_ATTRIBUTE);
     }
     return !ts_node_is_null(type) && is(w, type, S_IDENTIFIER) &&
            (text_is(w, type, "ImportError") || text_is(w, type, "ModuleNotFoundError") ||
             text_is(w, type, "Exception") || text_is(w, type, "BaseException"));
+}
+
+/* Does an except clause's type catch ImportError (Exception and nested tuples included)?
+ * Iterative, with the extractor's node stack: the nesting comes from the file and can be
+ * 100,000 deep. -1 on allocation failure. */
+static int catches_import_error(const walk *w, TSNode type)
+{
+    ash_extractor *ex = w->ex;
+    size_t top = 0;
+    int found = 0;
+    for (TSNode n = type; !found;) {
+        if (!ts_node_is_null(n)) {
+            int tuple = is(w, n, S_TUPLE) || is(w, n, S_LIST_SPLAT) || is(w, n, S_PAREN);
+            /* of `X as e` only X names the type */
+            uint32_t count = is(w, n, S_AS_PATTERN) ? 1 : tuple ? ts_node_named_child_count(n) : 0;
+            if (!tuple && count == 0) {
+                found = names_import_error(w, n);
+            }
+            void *nodes = ex->nodes;
+            if (ash__grow(&nodes, &ex->node_cap, top + count, sizeof(TSNode)) < 0) {
+                return -1;
+            }
+            ex->nodes = nodes;
+            for (uint32_t i = 0; i < count; i++) {
+                ex->nodes[top++] = ts_node_named_child(n, i);
+            }
+        }
+        if (top == 0) {
+            break;
+        }
+        n = ex->nodes[--top];
+    }
+    return found;
 }
 
 static int try_is_optional(const walk *w, TSNode n)
@@ -697,10 +821,10 @@ static int try_is_optional(const walk *w, TSNode n)
         if (!is(w, c, S_EXCEPT) && !is(w, c, S_EXCEPT_GROUP)) {
             continue;
         }
-        TSNode type = ts_node_named_child(c, 0);
-        /* a bare `except:` has only its block as named child */
-        if (ts_node_named_child_count(c) <= 1 || catches_import_error(w, type)) {
-            return 1;
+        TSNode type = field(w, c, F_VALUE);
+        int rc = ts_node_is_null(type) ? 1 : catches_import_error(w, type); /* bare: catches */
+        if (rc != 0) {
+            return rc;
         }
     }
     return 0;
@@ -714,6 +838,10 @@ static int visit(walk *w, TSNode n, ctx_level *lv, int *descend)
     lv->ctx = CTX_NONE;
     TSSymbol s = ts_node_symbol(n);
     const TSSymbol *sym = w->ex->sym;
+    if ((s == sym[S_IMPORT] || s == sym[S_FROM] || s == sym[S_FUTURE]) && ts_node_has_error(n)) {
+        *descend = 0;
+        return handle_broken_imports(w, n, lv->flags);
+    }
     if (s == sym[S_IMPORT]) {
         *descend = 0;
         return handle_import(w, n, lv->flags);
@@ -725,9 +853,12 @@ static int visit(walk *w, TSNode n, ctx_level *lv, int *descend)
     if (s == sym[S_CALL]) {
         return handle_call(w, n, lv->flags);
     }
-    if (ts_node_is_error(n) && ts_node_child_count(n) > 2 &&
-        !ts_node_is_named(ts_node_child(n, 0)) && text_is(w, ts_node_child(n, 0), "from")) {
-        return handle_error_from(w, n, lv->flags);
+    if (ts_node_is_error(n)) {
+        if (lv->flags & FLAG_SPLICED) {
+            return 0; /* read with its parent's tokens */
+        }
+        lv->ctx = CTX_SPLICE;
+        return handle_broken_imports(w, n, lv->flags);
     }
     if (s == sym[S_EXPR_STMT]) {
         return handle_plugins(w, n, lv->flags);
@@ -740,7 +871,11 @@ static int visit(walk *w, TSNode n, ctx_level *lv, int *descend)
         int tc = type_checking_condition(w, field(w, n, F_CONDITION));
         lv->ctx = tc > 0 ? CTX_IF_TC : (tc < 0 && s == sym[S_IF]) ? CTX_IF_NOT_TC : CTX_NONE;
     } else if (s == sym[S_TRY]) {
-        lv->ctx = try_is_optional(w, n) ? CTX_TRY_OPT : CTX_NONE;
+        int opt = try_is_optional(w, n);
+        if (opt < 0) {
+            return ash__error_oom();
+        }
+        lv->ctx = opt ? CTX_TRY_OPT : CTX_NONE;
     }
     return 0;
 }
@@ -749,8 +884,10 @@ static int visit(walk *w, TSNode n, ctx_level *lv, int *descend)
 static uint32_t inherit(const walk *w, const ctx_level *parent, TSFieldId f, TSNode child)
 {
     const TSFieldId *fid = w->ex->field;
-    uint32_t flags = parent->flags;
+    uint32_t flags = parent->flags & ~FLAG_SPLICED;
     switch (parent->ctx) {
+    case CTX_SPLICE:
+        return ts_node_is_error(child) ? flags | FLAG_SPLICED : flags;
     case CTX_FUNC:
         return f == fid[F_BODY] ? flags | ASH_IMPORT_LAZY : flags;
     case CTX_CLASS:
@@ -758,8 +895,8 @@ static uint32_t inherit(const walk *w, const ctx_level *parent, TSFieldId f, TSN
     case CTX_IF_TC:
         return f == fid[F_CONSEQUENCE] ? flags | ASH_IMPORT_TYPE_CHECKING : flags;
     case CTX_IF_NOT_TC:
-        return (f == fid[F_ALTERNATIVE] && is(w, child, S_ELSE)) ? flags | ASH_IMPORT_TYPE_CHECKING
-                                                                 : flags;
+        /* every alternative of `if not TYPE_CHECKING:` runs only under a type checker */
+        return f == fid[F_ALTERNATIVE] ? flags | ASH_IMPORT_TYPE_CHECKING : flags;
     case CTX_TRY_OPT:
         return f == fid[F_BODY] ? flags | ASH_IMPORT_OPTIONAL : flags;
     default:
@@ -816,12 +953,25 @@ done:
     return rc;
 }
 
-/* Row of the first ERROR or MISSING node. */
+/* Does a node type name a statement ("..._statement", "..._definition")? */
+static int is_statement_type(const char *type)
+{
+    size_t n = strlen(type);
+    return (n > 10 && strcmp(type + n - 10, "_statement") == 0) ||
+           (n > 11 && strcmp(type + n - 11, "_definition") == 0);
+}
+
+/* Row of the first error: where the innermost statement holding the first ERROR or MISSING
+ * node starts (tree-sitter often notices an incomplete statement only on the next line). */
 static uint32_t first_error_row(TSNode n)
 {
+    uint32_t stmt = UINT32_MAX;
     for (;;) {
+        if (is_statement_type(ts_node_type(n))) {
+            stmt = ts_node_start_point(n).row;
+        }
         if (ts_node_is_error(n) || ts_node_is_missing(n)) {
-            return ts_node_start_point(n).row;
+            break;
         }
         uint32_t count = ts_node_child_count(n), i;
         for (i = 0; i < count; i++) {
@@ -832,9 +982,11 @@ static uint32_t first_error_row(TSNode n)
             }
         }
         if (i == count) {
-            return ts_node_start_point(n).row;
+            break;
         }
     }
+    uint32_t row = ts_node_start_point(n).row;
+    return stmt < row ? stmt : row;
 }
 
 /* Parse text[0..len) and walk it. *error_row receives the first error's row, or -1. */
@@ -900,15 +1052,46 @@ static int extract_text(ash_extractor *ex, const ash_source *src, unsigned *stat
         if (rc < 0) {
             return rc;
         }
+        /* error recovery can put statements out of order, or read one twice */
+        ash__ib_sort_unique(&ex->ib);
     }
     if (err >= 0 || scan->error_line) {
         *status |= ASH_SOURCE_SYNTAX_ERROR;
-        uint32_t line = err >= 0 ? (uint32_t)err + 1 : scan->error_line;
-        if (scan->error_line && scan->error_line < line) {
-            line = scan->error_line;
-        }
+        /* a lexical error (unclosed bracket or string) is located exactly by the scan */
+        uint32_t line = scan->error_line ? scan->error_line : (uint32_t)err + 1;
         ash__diag(diag, payload, path, "syntax error at line %u; imports read from the rest", line);
     }
+    return 0;
+}
+
+/* A statement with bytes that are not UTF-8 names no module Python could import: drop the
+ * records of the lines that hold such bytes. */
+static int drop_undecodable(ash_extractor *ex, const ash_source *src)
+{
+    uint32_t *lines = NULL;
+    size_t n = 0, cap = 0, at = 0, line = 1;
+    const char *counted = src->text;
+    while (at < src->len) {
+        size_t bad = at + ash__utf8_check(src->text + at, src->len - at);
+        if (bad >= src->len) {
+            break;
+        }
+        for (; counted < src->text + bad; counted++) {
+            line += *counted == '\n';
+        }
+        void *p = lines;
+        if (ash__grow(&p, &cap, n + 1, sizeof(uint32_t)) < 0) {
+            ash__free(lines);
+            return ASH_ENOMEM;
+        }
+        lines = p;
+        if (!n || lines[n - 1] != line) {
+            lines[n++] = (uint32_t)line;
+        }
+        at = bad + 1;
+    }
+    ash__ib_drop_lines(&ex->ib, lines, n);
+    ash__free(lines);
     return 0;
 }
 
@@ -930,6 +1113,9 @@ int ash__extract(ash_extractor *ex, ash_imports **out, const char *data, size_t 
     unsigned status = src.status;
     ex->stats.bytes += src.len;
     rc = extract_text(ex, &src, &status, path, diag, payload);
+    if (rc == 0 && (status & ASH_SOURCE_BAD_ENCODING)) {
+        rc = drop_undecodable(ex, &src);
+    }
     if (rc == 0) {
         rc = ash__ib_finish(&ex->ib, out, status);
     }

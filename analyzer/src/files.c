@@ -24,7 +24,6 @@
 #include <sys/types.h>
 #include <unistd.h>
 
-
 /* ---------------------------------------------------------------------------------------- */
 /* Glob matching                                                                            */
 
@@ -502,9 +501,9 @@ typedef struct walker {
 } walker;
 
 static const char *const skipped_dirs[] = {
-    ".git",        "build",         "dist",        "node_modules", "__pycache__", "site-packages",
-    ".hg",         ".svn",          ".tox",        ".nox",         ".venv",       "venv",
-    ".mypy_cache", ".pytest_cache", ".ruff_cache", ".aftershock",
+    ".git",          "build",       "dist",          "node_modules", "__pycache__",
+    "site-packages", ".hg",         ".svn",          ".tox",         ".nox",
+    ".venv",         ".mypy_cache", ".pytest_cache", ".ruff_cache",  ".aftershock",
 };
 
 static int is_skipped_dir(const char *name, size_t len)

@@ -675,8 +675,12 @@ static int dot_quote(ash_buf *buf, const char *s, size_t len)
         case '\r':
             rc = ash__buf_puts(buf, "\\r");
             break;
-        default:
-            rc = ash__buf_putc(buf, s[i]);
+        default: {
+            /* dot reads UTF-8: a byte that is not becomes U+FFFD, as in the JSON output */
+            size_t n = ash__utf8_seq((const unsigned char *)s + i, len - i);
+            rc = n ? ash__buf_put(buf, s + i, n) : ash__buf_puts(buf, "\xEF\xBF\xBD");
+            i += n ? n - 1 : 0;
+        }
         }
         if (rc < 0) {
             return rc;

@@ -3,6 +3,7 @@
  */
 #include "imports.h"
 
+#include <stdlib.h>
 #include <string.h>
 
 struct ash_imports {
@@ -92,6 +93,69 @@ void ash__ib_drop_last(ash_ib *ib)
         ib->count--;
         ib->name_count = ib->records[ib->count].first_name;
     }
+}
+
+/* Records are added in order, so their module offsets order them too: a stable tiebreak. */
+static int by_line(const void *a, const void *b)
+{
+    const ash_ib_record *x = a, *y = b;
+    if (x->line != y->line) {
+        return x->line < y->line ? -1 : 1;
+    }
+    return x->module < y->module ? -1 : x->module > y->module;
+}
+
+static int same_record(const ash_ib *ib, const ash_ib_record *x, const ash_ib_record *y)
+{
+    const char *s = ib->strings.ptr;
+    if (x->kind != y->kind || x->line != y->line || x->level != y->level || x->flags != y->flags ||
+        x->name_count != y->name_count || strcmp(s + x->module, s + y->module) != 0 ||
+        (x->package < 0) != (y->package < 0) ||
+        (x->package >= 0 && strcmp(s + x->package, s + y->package) != 0)) {
+        return 0;
+    }
+    for (uint32_t k = 0; k < x->name_count; k++) {
+        if (strcmp(s + ib->names[x->first_name + k], s + ib->names[y->first_name + k]) != 0) {
+            return 0;
+        }
+    }
+    return 1;
+}
+
+void ash__ib_drop_lines(ash_ib *ib, const uint32_t *lines, size_t n)
+{
+    size_t kept = 0;
+    for (size_t i = 0; i < ib->count; i++) {
+        uint32_t line = ib->records[i].line;
+        size_t lo = 0, hi = n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (lines[mid] < line) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        if (lo == n || lines[lo] != line) {
+            ib->records[kept++] = ib->records[i];
+        }
+    }
+    ib->count = kept; /* names of dropped records stay unreferenced in the arrays */
+}
+
+void ash__ib_sort_unique(ash_ib *ib)
+{
+    if (ib->count < 2) {
+        return;
+    }
+    qsort(ib->records, ib->count, sizeof(ash_ib_record), by_line);
+    size_t n = 1;
+    for (size_t i = 1; i < ib->count; i++) {
+        if (!same_record(ib, &ib->records[n - 1], &ib->records[i])) {
+            ib->records[n++] = ib->records[i];
+        }
+    }
+    ib->count = n;
 }
 
 int ash__ib_finish(ash_ib *ib, ash_imports **out, unsigned status)

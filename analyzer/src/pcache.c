@@ -6,7 +6,8 @@
  *   entry     = path_off:u32 path_len:u32 size:u64 mtime_ns:i64 ctime_ns:i64 ino:u64
  *               hash:16 records_off:u64 records_len:u32 flags:u32          (72 bytes)
  *   paths     = the entries' paths, sorted, not terminated
- *   records   = per entry: status:u32 n:u32 record{n}
+ *   records   = per entry: status:u32 n:u32 record{n} messages_len:u32 messages
+ *               (messages: the file's warnings, one per line, replayed on a hit)
  *   record    = kind:u8 flags:u8 level:u16 line:u32 module_len:u16 package_len:u16
  *               name_count:u16 module package name{name_count}
  *               (package_len 0xFFFF: no package)
@@ -31,7 +32,7 @@
 #include <unistd.h>
 
 #define MAGIC "ASHPARSE"
-#define FORMAT 1
+#define FORMAT 2
 /* Bump when extraction changes what it records for the same bytes. */
 #define EXTRACTOR_VERSION 0x0001000000000001ull
 #define HEADER_SIZE 40
@@ -304,7 +305,7 @@ static int read_record(reader *r, ash_ib *ib)
     return 0;
 }
 
-int ash__pcache_imports(const ash_pcache *c, long i, ash_imports **out)
+int ash__pcache_imports(const ash_pcache *c, long i, ash_imports **out, ash_buf *messages)
 {
     *out = NULL;
     const entry *e = &c->entries[i];
@@ -315,6 +316,11 @@ int ash__pcache_imports(const ash_pcache *c, long i, ash_imports **out)
     int rc = 0;
     for (uint32_t k = 0; k < n && !r.bad && rc == 0; k++) {
         rc = read_record(&r, &ib);
+    }
+    uint32_t mlen = take_u(&r, 4);
+    const uint8_t *text = take(&r, mlen);
+    if (rc == 0 && text && messages && ash__buf_put(messages, text, mlen) < 0) {
+        rc = ASH_ENOMEM;
     }
     if (rc == 0 && (r.bad || r.p != r.end)) {
         rc = ash__error(ASH_ERROR, "malformed parse-cache entry");
@@ -346,7 +352,7 @@ static int put_str16(ash_buf *b, const char *s)
     return put_u(b, n, 2) < 0 || ash__buf_put(b, s, n) < 0 ? ASH_ENOMEM : 0;
 }
 
-static int put_records(ash_buf *b, const ash_imports *imp)
+static int put_records(ash_buf *b, const ash_imports *imp, const char *messages)
 {
     size_t n = ash_imports_count(imp);
     if (put_u(b, ash_imports_status(imp), 4) < 0 || put_u(b, n, 4) < 0) {
@@ -372,7 +378,9 @@ static int put_records(ash_buf *b, const ash_imports *imp)
             }
         }
     }
-    return 0;
+    size_t mlen = messages ? strlen(messages) : 0;
+    return put_u(b, mlen, 4) < 0 || ash__buf_put(b, messages ? messages : "", mlen) < 0 ? ASH_ENOMEM
+                                                                                        : 0;
 }
 
 /* Write buf to dir/name through a temporary file, fsync, rename, fsync the directory. */
@@ -435,7 +443,7 @@ int ash__pcache_write(const char *cache_dir, const ash_pcache_item *items, size_
         e->records_off = records.len;
         e->flags = it->flags;
         if (ash__buf_put(&paths, it->path, e->path_len) < 0 ||
-            (rc = put_records(&records, it->imports)) < 0) {
+            (rc = put_records(&records, it->imports, it->messages)) < 0) {
             rc = rc < 0 ? rc : ASH_ENOMEM;
             break;
         }

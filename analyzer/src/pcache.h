@@ -35,8 +35,9 @@ long ash__pcache_find_hash(ash_pcache *cache, const ash_hash *hash);
 /* Does entry `i` describe a file with stat `st`, and may its stat be trusted? */
 int ash__pcache_fresh(const ash_pcache *cache, long i, const ash_filestat *st);
 const ash_hash *ash__pcache_hash(const ash_pcache *cache, long i);
-/* The records of entry `i` (owned by the caller). ASH_ERROR if the entry is malformed. */
-int ash__pcache_imports(const ash_pcache *cache, long i, ash_imports **out);
+/* The records of entry `i` (owned by the caller), and its warnings appended to `messages`
+ * (may be NULL). ASH_ERROR if the entry is malformed. */
+int ash__pcache_imports(const ash_pcache *cache, long i, ash_imports **out, ash_buf *messages);
 
 /* One file of a new cache generation. */
 typedef struct ash_pcache_item {
@@ -45,6 +46,7 @@ typedef struct ash_pcache_item {
     ash_hash hash;
     uint32_t flags; /* ASH_PCACHE_RACY */
     const ash_imports *imports;
+    const char *messages; /* its warnings, one per line (may be NULL) */
 } ash_pcache_item;
 
 /* Write a new cache of `items` (sorted by path) to `cache_dir`, atomically. */

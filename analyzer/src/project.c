@@ -270,9 +270,9 @@ static void replay(ash_project *p, const char *path, ash_buf *messages)
         if (p->diag) {
             p->diag(path, line, p->payload);
         }
+        *nl = '\n';
         line = nl + 1;
     }
-    ash__buf_free(messages);
 }
 
 static int64_t ns_of(struct timespec t)
@@ -312,7 +312,8 @@ static int load_file(build_ctx *b, ash_extractor *ex, size_t i, long entry)
     if (entry < 0 || !ash__hash_equal(ash__pcache_hash(b->cache, entry), &r->hash)) {
         entry = ash__pcache_count(b->cache) ? ash__pcache_find_hash(b->cache, &r->hash) : -1;
     }
-    if (entry < 0 || ash__pcache_imports(b->cache, entry, &r->imports) < 0) {
+    if (entry < 0 || ash__pcache_imports(b->cache, entry, &r->imports, &r->messages) < 0) {
+        ash__buf_clear(&r->messages); /* a malformed entry may have left some */
         atomic_fetch_add(&b->parsed, 1);
         rc = ash__extract(ex, &r->imports, data, len, path, collect_diag, r);
     }
@@ -345,10 +346,11 @@ static int process(build_ctx *b, ash_extractor *ex, size_t i)
     long entry = ash__pcache_find(b->cache, path);
     if (entry >= 0 && ash__pcache_fresh(b->cache, entry, &r->stat)) {
         r->hash = *ash__pcache_hash(b->cache, entry);
-        if (ash__pcache_imports(b->cache, entry, &r->imports) == 0) {
+        if (ash__pcache_imports(b->cache, entry, &r->imports, &r->messages) == 0) {
             r->fresh = 1;
             return 0;
         }
+        ash__buf_clear(&r->messages);
     }
     return load_file(b, ex, i, entry);
 }
@@ -426,7 +428,8 @@ static void save_cache(build_ctx *b, const ash_graph *g)
     for (size_t i = 0, k = 0; i < p->py_count; i++) {
         file_result *r = &b->results[i];
         if (!r->missing) {
-            items[k] = (ash_pcache_item){g->paths[k], r->stat, r->hash, r->flags, g->imports[k]};
+            items[k] = (ash_pcache_item){g->paths[k], r->stat,       r->hash,
+                                         r->flags,    g->imports[k], r->messages.ptr};
             k++;
         }
     }
@@ -707,6 +710,7 @@ static int env_finish(env_job *j)
         env_thread(j);
     }
     replay(j->project, NULL, &j->messages);
+    ash__buf_free(&j->messages);
     return j->rc;
 }
 

@@ -204,6 +204,11 @@ static int find_spec(ash_resolver *r, modinfo *m, char *const *dirs, size_t ndir
         }
         long pyi = find_path(r, b->ptr, b->len);
         if (py >= 0 || pyi >= 0) {
+            /* a regular package found after namespace portions of earlier entries wins */
+            for (uint32_t k = 0; k < m->npaths; k++) {
+                ash__free(m->paths[k]);
+            }
+            m->npaths = 0;
             m->kind = MOD_PACKAGE;
             m->files[0] = (int32_t)py;
             m->files[1] = (int32_t)pyi;
@@ -272,63 +277,122 @@ static int lookup(ash_resolver *r, const char *key, size_t key_len, char *const 
     return 0;
 }
 
+/* Memoised merge of two namespace results under `key` (base directory portions first). */
+static int merged_namespace(ash_resolver *r, const char *key, size_t key_len, const modinfo *a,
+                            const modinfo *b, modinfo **out)
+{
+    HASH_FIND(hh, r->memo, key, key_len, *out);
+    if (*out) {
+        return 0;
+    }
+    modinfo *m = ash__calloc(1, sizeof(*m) + key_len + 1);
+    if (!m) {
+        return ash__error_oom();
+    }
+    memcpy(m->key, key, key_len);
+    m->key_len = key_len;
+    m->kind = MOD_NAMESPACE;
+    m->files[0] = m->files[1] = -1;
+    int rc = 0;
+    for (const modinfo *src = a; src && rc == 0; src = src == a ? b : NULL) {
+        for (uint32_t i = 0; rc == 0 && src->kind == MOD_NAMESPACE && i < src->npaths; i++) {
+            rc = add_search_path(m, src->paths[i], strlen(src->paths[i]));
+        }
+    }
+    if (rc == 0) {
+        ash__uthash_oom = 0;
+        HASH_ADD(hh, r->memo, key, key_len, m);
+        rc = ash__uthash_oom ? ash__error_oom() : 0;
+    }
+    if (rc < 0) {
+        for (uint32_t i = 0; i < m->npaths; i++) {
+            ash__free(m->paths[i]);
+        }
+        ash__free(m->paths);
+        ash__free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
+
+/* Set r->key to scope, `sep`, and name[0..len). */
+static int set_key(ash_resolver *r, const char *scope, char sep, const char *name, size_t len)
+{
+    ash__buf_clear(&r->key);
+    return ash__buf_puts(&r->key, scope) < 0 || ash__buf_putc(&r->key, sep) < 0 ||
+                   ash__buf_put(&r->key, name, len) < 0
+               ? ASH_ENOMEM
+               : 0;
+}
+
+/*
+ * The top-level module `part` for file f, where sys.path is [base directory] + roots. The
+ * roots' answer is memoised once for all files, the base directory's alone once per
+ * directory; when the roots' answer wins, r->key is left in the roots' scope so that the
+ * submodules of root packages are also looked up once, whichever file imports them.
+ */
+static int top_level(ash_resolver *r, const file_ctx *f, const char *part, size_t len,
+                     modinfo **out)
+{
+    modinfo *roots = NULL, *base = NULL;
+    int rc = set_key(r, "", '\1', part, len);
+    if (rc < 0 ||
+        (rc = lookup(r, r->key.ptr, r->key.len, r->roots, r->root_count, part, len, &roots)) < 0) {
+        return rc;
+    }
+    *out = roots;
+    if (f->scope_is_roots) {
+        return 0;
+    }
+    char *dirs[1] = {f->basedir};
+    if ((rc = set_key(r, f->basedir, '\2', part, len)) < 0 ||
+        (rc = lookup(r, r->key.ptr, r->key.len, dirs, 1, part, len, &base)) < 0) {
+        return rc;
+    }
+    if (base->kind == MOD_PACKAGE || base->kind == MOD_MODULE) {
+        *out = base; /* the base directory comes first on sys.path */
+    } else if (base->kind == MOD_NAMESPACE && roots->kind != MOD_PACKAGE &&
+               roots->kind != MOD_MODULE) {
+        if ((rc = set_key(r, f->basedir, '\1', part, len)) < 0) {
+            return rc;
+        }
+        return merged_namespace(r, r->key.ptr, r->key.len, base, roots, out);
+    } else {
+        return set_key(r, "", '\1', part, len);
+    }
+    return set_key(r, f->basedir, '\1', part, len);
+}
+
+static int chain_push(ash_resolver *r, size_t *n, modinfo *m)
+{
+    void *chain = r->chain;
+    if (ash__grow(&chain, &r->chain_cap, *n + 1, sizeof(modinfo *)) < 0) {
+        return ASH_ENOMEM;
+    }
+    r->chain = chain;
+    r->chain[(*n)++] = m;
+    return 0;
+}
+
 /*
  * Resolve `name` component by component in the scope of file `f`; fills r->chain with the
  * modinfo of each resolved prefix and returns how many (the last may be MOD_NONE).
+ * *complete is set when every component resolved.
  */
 static int resolve_chain(ash_resolver *r, const file_ctx *f, const char *name, size_t len,
                          size_t *n, int *complete)
 {
     *n = 0;
     *complete = 0;
-    const char *scope = f->scope_is_roots ? "" : f->basedir;
-    char *scope_dirs[1] = {(char *)scope};
-    ash__buf_clear(&r->key);
-    if (ash__buf_puts(&r->key, scope) < 0 || ash__buf_putc(&r->key, '\1') < 0) {
-        return ASH_ENOMEM;
+    const char *dot = memchr(name, '.', len);
+    size_t end = dot ? (size_t)(dot - name) : len;
+    modinfo *m = NULL;
+    if (end == 0) {
+        return 0; /* empty component: not a module name */
     }
-    size_t start = 0;
-    modinfo *prev = NULL;
-    while (start <= len) {
-        const char *dot = memchr(name + start, '.', len - start);
-        size_t end = dot ? (size_t)(dot - name) : len;
-        if (end == start) {
-            break; /* empty component: not a module name */
-        }
-        if (ash__buf_put(&r->key, name + start, end - start) < 0) {
-            return ASH_ENOMEM;
-        }
-        char *const *dirs;
-        size_t ndirs;
-        char **top = NULL;
-        if (!prev) {
-            /* top level: the file's base directory, then the roots */
-            if (f->scope_is_roots) {
-                dirs = r->roots, ndirs = r->root_count;
-            } else {
-                top = ash__malloc((r->root_count + 1) * sizeof(char *));
-                if (!top) {
-                    return ash__error_oom();
-                }
-                top[0] = scope_dirs[0];
-                memcpy(top + 1, r->roots, r->root_count * sizeof(char *));
-                dirs = top, ndirs = r->root_count + 1;
-            }
-        } else {
-            dirs = prev->paths, ndirs = prev->kind == MOD_MODULE ? 0 : prev->npaths;
-        }
-        modinfo *m = NULL;
-        int rc = lookup(r, r->key.ptr, r->key.len, dirs, ndirs, name + start, end - start, &m);
-        ash__free(top);
-        if (rc < 0) {
-            return rc;
-        }
-        void *chain = r->chain;
-        if (ash__grow(&chain, &r->chain_cap, *n + 1, sizeof(modinfo *)) < 0) {
-            return ASH_ENOMEM;
-        }
-        r->chain = chain;
-        r->chain[(*n)++] = m;
+    int rc = top_level(r, f, name, end, &m);
+    while (rc == 0 && (rc = chain_push(r, n, m)) == 0) {
         if (!dot) {
             *complete = m->kind != MOD_NONE;
             break;
@@ -336,13 +400,21 @@ static int resolve_chain(ash_resolver *r, const file_ctx *f, const char *name, s
         if (m->kind == MOD_NONE || m->kind == MOD_MODULE) {
             break;
         }
-        if (ash__buf_putc(&r->key, '.') < 0) {
+        size_t start = end + 1;
+        dot = memchr(name + start, '.', len - start);
+        end = dot ? (size_t)(dot - name) : len;
+        if (end == start) {
+            break;
+        }
+        modinfo *prev = m;
+        if (ash__buf_putc(&r->key, '.') < 0 ||
+            ash__buf_put(&r->key, name + start, end - start) < 0) {
             return ASH_ENOMEM;
         }
-        prev = m;
-        start = end + 1;
+        rc = lookup(r, r->key.ptr, r->key.len, prev->paths, prev->npaths, name + start, end - start,
+                    &m);
     }
-    return 0;
+    return rc;
 }
 
 /* ---- per-file context ---- */

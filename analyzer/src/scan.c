@@ -720,7 +720,24 @@ static int add_rows(ash_scan *scan, uint32_t line, uint32_t n)
     return 0;
 }
 
-/* Write the marked lines, with `pass` for a header whose body is left out. */
+/* The body of a header whose own body is left out: `pass` one column deeper, or for a
+ * `match` (whose body must be cases) `case _: pass`. */
+static int fill_body(ash_scan *scan, const char *src, const ash_scan_line *l)
+{
+    ash_buf *out = &scan->skeleton;
+    const char *ws = src + l->start, *w = ws;
+    while (*w == ' ' || *w == '\t' || *w == '\f') {
+        w++;
+    }
+    const char *body = l->kw == ASH_KW_MATCH ? " case _: pass\n" : " pass\n";
+    if (ash__buf_put(out, ws, (size_t)(w - ws)) < 0 || ash__buf_puts(out, body) < 0 ||
+        add_rows(scan, l->line, 1) < 0) {
+        return ASH_ENOMEM;
+    }
+    return 0;
+}
+
+/* Write the marked lines, with a filler body for a header whose body is left out. */
 static int emit(ash_scan *scan, const char *src)
 {
     ash_buf *out = &scan->skeleton;
@@ -747,15 +764,9 @@ static int emit(ash_scan *scan, const char *src)
         if (add_rows(scan, l->line, rows) < 0) {
             return ASH_ENOMEM;
         }
-        if (l->opens_block && (next >= n || scan->lines[next].indent <= l->indent)) {
-            const char *ws = src + l->start, *w = ws;
-            while (*w == ' ' || *w == '\t' || *w == '\f') {
-                w++;
-            }
-            if (ash__buf_put(out, ws, (size_t)(w - ws)) < 0 || ash__buf_puts(out, " pass\n") < 0 ||
-                add_rows(scan, l->line, 1) < 0) {
-                return ASH_ENOMEM;
-            }
+        if (l->opens_block && (next >= n || scan->lines[next].indent <= l->indent) &&
+            fill_body(scan, src, l) < 0) {
+            return ASH_ENOMEM;
         }
     }
     return 0;

@@ -18,7 +18,8 @@ SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime
 
 
 def _binary(var: str) -> Path:
-    path = Path(os.environ.get(var) or os.environ.get("AFTERSHOCK_BIN") or REPO / "build" / "aftershock")
+    default = REPO / "build" / "aftershock"
+    path = Path(os.environ.get(var) or os.environ.get("AFTERSHOCK_BIN") or default)
     path = path.absolute()  # the tests run it from their own directories
     if not path.exists():
         pytest.exit(f"{path}: aftershock binary not built (run `make`)", returncode=3)
@@ -82,12 +83,13 @@ def _arg(a):
 
 @pytest.fixture
 def run(aftershock_bin, fake_venv):
-    """Run aftershock with arguments; returns the CompletedProcess (text mode, undecodable
-    bytes replaced; `raw=True`: bytes). Fails the test on a sanitizer report. `check` asserts
-    the exit status; `stdout` redirects the output (an open file). $VIRTUAL_ENV points at `fake_venv`, so the interpreter aftershock asks
-    by default answers at once; pass `--python` (or env) to ask another."""
+    """Run aftershock with arguments; returns the CompletedProcess (text, undecodable bytes
+    replaced; with `raw=True` bytes). Fails the test on a sanitizer report. `check` asserts
+    the exit status; `stdout` may redirect the output to an open file; `env` entries are
+    added to the environment (None removes one). $VIRTUAL_ENV points at `fake_venv`, so the
+    interpreter aftershock asks by default answers at once; `--python` asks another."""
 
-    def _run(*args, cwd=None, env=None, check=None, input=None, binary=None, raw=False,
+    def _run(*args, cwd=None, env=None, check=None, input=None, raw=False,
              stdout=subprocess.PIPE):
         full_env = dict(os.environ)
         full_env.pop("AFTERSHOCK_CACHE_DIR", None)
@@ -98,7 +100,7 @@ def run(aftershock_bin, fake_venv):
             full_env.update(env)
         full_env = {k: v for k, v in full_env.items() if v is not None}
         proc = subprocess.run(
-            [str(binary or aftershock_bin), *map(_arg, args)],
+            [str(aftershock_bin), *map(_arg, args)],
             cwd=cwd,
             env=full_env,
             stdout=stdout,
@@ -118,8 +120,8 @@ def run(aftershock_bin, fake_venv):
 
 @pytest.fixture
 def graph(run):
-    """Run `aftershock graph ARGS` in `cwd` (default: the project root `root`); assert exit
-    status 0 and return (parsed JSON, stderr lines)."""
+    """graph(root, *args, cwd=None, check=0): run `aftershock graph ARGS` in `cwd` (default
+    `root`), assert the exit status, return (parsed JSON, warning lines of stderr)."""
 
     def _graph(root, *args, cwd=None, check=0):
         proc = run("graph", *args, cwd=cwd or root, check=check)

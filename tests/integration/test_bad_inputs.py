@@ -48,9 +48,6 @@ def test_invalid_utf8(graph, make_tree, tmp_path):
     assert "invalid UTF-8" in reason and "line 2" in reason
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: an invalid byte inside an imported name cuts the name "
-                   "short: `import caf\\xe9` is recorded as `import caf` and gives an edge to "
-                   "caf.py, a module the file never names")
 def test_invalid_utf8_inside_a_name_gives_no_edge_to_a_truncated_name(graph, make_tree, tmp_path):
     make_tree(tmp_path, {**GOOD, "caf.py": "", "bad.py": b"import caf\xe9\nimport app\n"})
     g, _ = graph(tmp_path)
@@ -134,9 +131,6 @@ def test_syntax_error_keeps_the_imports_around_it(graph, make_tree, tmp_path):
     assert "syntax error" in reason and "line 3" in reason
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: after an incomplete `from pkg import` the next line "
-                   "`import app` is swallowed: the records become `from pkg import app` (line 2), "
-                   "the edge to app.py is lost, and the warning names line 3 instead of 2")
 def test_incomplete_import_statement_keeps_the_next_import(graph, make_tree, tmp_path):
     make_tree(tmp_path, {**GOOD, "broken.py": "import pkg\nfrom pkg import\nimport app\n"})
     g, warnings = graph(tmp_path)
@@ -256,9 +250,6 @@ def test_non_utf8_file_names_give_valid_json(run, make_tree, tmp_path):
     assert g["\ufffd\ufffd.py"] == ["app.py"]
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `graph --format dot` writes non-UTF-8 file names as "
-                   "raw bytes (dot_quote copies them), so the output is not UTF-8, the charset "
-                   "Graphviz reads by default; the JSON writer replaces them with U+FFFD")
 def test_non_utf8_file_names_give_utf8_dot(run, make_tree, tmp_path):
     make_tree(tmp_path, GOOD)
     with open(os.fsencode(tmp_path) + b"/caf\xe9.py", "wb") as f:

@@ -91,7 +91,8 @@ def test_run_from_a_subdirectory_finds_the_git_top_level(graph, make_tree, git_i
     }
 
 
-def test_run_from_a_subdirectory_without_git_finds_the_nearest_pyproject(graph, make_tree, tmp_path):
+def test_run_from_a_subdirectory_without_git_finds_the_nearest_pyproject(graph, make_tree,
+                                                                          tmp_path):
     make_tree(tmp_path, {
         "pyproject.toml": "",
         "top.py": "",
@@ -275,6 +276,25 @@ def test_no_type_checking_imports_drops_type_checking_only_edges(graph, make_tre
     assert closure["only_tc.py"] == ["y.py"]
 
 
+def test_no_type_checking_imports_keeps_edges_also_made_at_run_time(graph, make_tree, tmp_path):
+    make_tree(tmp_path, {
+        "pyproject.toml": "", "x.py": "", "pkg/__init__.py": "", "pkg/tc.py": "", "pkg/rt.py": "",
+        "lazy.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import x\n"
+                   "def f():\n    import x\n",
+        "optional.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import x\n"
+                       "try:\n    import x\nexcept ImportError:\n    pass\n",
+        "parent.py": "from typing import TYPE_CHECKING\nif TYPE_CHECKING:\n    import pkg.tc\n"
+                     "import pkg.rt\n",
+    })
+    g, _ = graph(tmp_path, "--no-type-checking-imports")
+    assert g["lazy.py"] == ["x.py"]
+    assert g["optional.py"] == ["x.py"]
+    # pkg/__init__.py runs for pkg.rt; pkg/tc.py only for the type checker
+    assert g["parent.py"] == ["pkg/__init__.py", "pkg/rt.py"]
+    rev, _ = graph(tmp_path, "--no-type-checking-imports", "--direction", "dependents")
+    assert rev["pkg/tc.py"] == [] and rev["x.py"] == ["lazy.py", "optional.py"]
+
+
 @pytest.mark.parametrize("key", ["type-checking-imports", "type_checking_imports"])
 def test_type_checking_imports_false_in_config(graph, make_tree, tmp_path, key):
     make_tree(tmp_path, {"pyproject.toml": f"[tool.aftershock]\n{key} = false\n",
@@ -285,7 +305,8 @@ def test_type_checking_imports_false_in_config(graph, make_tree, tmp_path, key):
 
 
 def test_strict_exits_1_on_warnings_and_0_without(run, make_tree, tmp_path):
-    make_tree(tmp_path / "clean", {"pyproject.toml": "", "a.py": "import b\nimport os\n", "b.py": ""})
+    make_tree(tmp_path / "clean", {"pyproject.toml": "", "a.py": "import b\nimport os\n",
+                                   "b.py": ""})
     run("graph", "--strict", cwd=tmp_path / "clean", check=0)
     make_tree(tmp_path / "warn", {"pyproject.toml": "", "a.py": "from .. import b\n"})
     plain = run("graph", cwd=tmp_path / "warn", check=0)
@@ -365,10 +386,6 @@ def test_virtualenvs_and_tool_directories_are_skipped_outside_git(graph, make_tr
     assert g == {"app.py": []}
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: outside git, every directory named `venv` is skipped "
-                   "by name (files.c skipped_dirs), even a package with __init__.py and no "
-                   "pyvenv.cfg, e.g. the standard library's own venv/; the README says "
-                   "virtualenvs are recognised by pyvenv.cfg")
 def test_package_named_venv_is_not_skipped(graph, make_tree, tmp_path):
     make_tree(tmp_path, {
         "pyproject.toml": "",
@@ -418,7 +435,7 @@ def test_stdlib_graph(stdlib_graph):
     assert cold.returncode == 0, cold.stderr[-2000:]
     g = json.loads(cold.stdout)
     files = stdlib_files(root)
-    assert len(files) > 1000
+    assert len(files) > 500  # Debian's python3.11 without its test suite has ~670
     # every file is a key (but see test_stdlib_graph_has_venv), nothing else is
     assert set(g) <= files
     assert {f for f in files if not f.startswith("venv/")} <= set(g)
@@ -434,8 +451,6 @@ def test_stdlib_graph(stdlib_graph):
     assert f"aftershock: {len(g)} files: " in warm.stderr
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: the standard library's venv/ package is skipped "
-                   "(see test_package_named_venv_is_not_skipped)")
 def test_stdlib_graph_has_venv(stdlib_graph):
     root, (cold, _) = stdlib_graph
     assert set(json.loads(cold.stdout)) == stdlib_files(root)

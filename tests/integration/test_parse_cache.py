@@ -10,6 +10,7 @@ import os
 import re
 import subprocess
 import time
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 
@@ -229,6 +230,20 @@ def test_no_cache_neither_writes_nor_reads(run, stats_run, settled_tree):
     assert (cache_file.read_bytes(), cache_file.stat().st_mtime_ns) == before
 
 
+def test_concurrent_runs_share_the_cache_safely(run, stats_run, settled_tree):
+    root = settled_tree
+    (root / "pkg" / "d.py").write_text("from . import a, b, c\n")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        procs = list(pool.map(lambda _: run("graph", cwd=root), range(6)))
+    assert {p.returncode for p in procs} == {0}
+    assert {p.stderr for p in procs} == {""}
+    assert len({p.stdout for p in procs}) == 1
+    g, counts, warnings = stats_run(root)
+    assert g == json.loads(procs[0].stdout)
+    assert warnings == [] and counts[0] == 5
+    assert not [f for f in os.listdir(root / ".aftershock") if "tmp" in f]
+
+
 def test_read_only_cache_directory_is_a_warning(run, stats_run, make_tree, tmp_path, chmod_or_skip):
     make_tree(tmp_path, TREE)
     (tmp_path / ".aftershock").mkdir()
@@ -247,9 +262,6 @@ def test_cache_path_taken_by_a_file_is_a_warning(run, stats_run, make_tree, tmp_
     assert (tmp_path / ".aftershock").read_text() == "not a directory\n"
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: a file's own warnings (syntax error, NUL bytes, bad "
-                   "encoding) are printed only when it is parsed; a run that takes it from the "
-                   "parse cache is silent about it and `graph --strict` then exits 0")
 def test_warnings_of_a_bad_file_are_repeated_on_warm_runs(run, make_tree, tmp_path):
     make_tree(tmp_path, {
         "pyproject.toml": "",

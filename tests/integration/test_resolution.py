@@ -5,11 +5,19 @@ that leave the project are classified."""
 
 import re
 import sys
+from pathlib import Path
 
 import pytest
 
 UNKNOWN = re.compile(r"aftershock: (\d+) imports of (\d+) modules found neither in the project, "
                      r"the standard library nor .*'s site-packages: (.*)")
+
+
+def installed_third_party():
+    """pytest as a third-party distribution the interpreter has in its site-packages."""
+    if not any(part in ("site-packages", "dist-packages") for part in Path(pytest.__file__).parts):
+        pytest.skip("pytest is not installed in a site-packages directory")
+    return "pytest"
 
 
 def edges(graph, root, path, *args):
@@ -112,7 +120,8 @@ def test_relative_star_import(graph, make_tree, tmp_path):
 ])
 def test_relative_import_beyond_the_top_level_package(graph, make_tree, tmp_path, path, source):
     make_tree(tmp_path, {
-        "pyproject.toml": "", "p/__init__.py": "", "p/sub/__init__.py": "", "x.py": "", "q/r.py": "",
+        "pyproject.toml": "", "p/__init__.py": "", "p/sub/__init__.py": "", "x.py": "",
+        "q/r.py": "",
         path: "import os\n\n" + source,
     })
     g, warnings = graph(tmp_path)
@@ -182,6 +191,29 @@ def test_namespace_package_split_across_roots(graph, make_tree, tmp_path):
     assert g["main.py"] == [
         "libs/a/company/x/__init__.py", "libs/b/company/y/__init__.py", "libs/b/company/y/z.py"]
     assert warnings == []
+
+
+def test_module_in_a_later_root_wins_over_a_namespace_portion(graph, make_tree, tmp_path):
+    make_tree(tmp_path, {
+        "pyproject.toml": '[tool.aftershock]\nroots = ["libs/a", "libs/b"]\n',
+        "libs/a/company/x.py": "",
+        "libs/b/company.py": "",
+        "main.py": "import company\n",
+    })
+    assert edges(graph, tmp_path, "main.py") == (["libs/b/company.py"], [])
+
+
+def test_regular_package_in_a_later_root_replaces_namespace_portions(graph, make_tree, tmp_path):
+    make_tree(tmp_path, {
+        "pyproject.toml": '[tool.aftershock]\nroots = ["libs/a", "libs/b"]\n',
+        "libs/a/company/x.py": "",
+        "libs/b/company/__init__.py": "",
+        "libs/b/company/y.py": "",
+        "main.py": "import company.x\nimport company.y\n",
+    })
+    g, warnings = graph(tmp_path)
+    assert g["main.py"] == ["libs/b/company/__init__.py", "libs/b/company/y.py"]
+    assert len(warnings) == 1 and UNKNOWN.match(warnings[0]).group(3) == "company.x", warnings
 
 
 def test_regular_package_wins_over_module_of_the_same_name(graph, make_tree, tmp_path):
@@ -273,30 +305,51 @@ def test_pytest_prepend_mode_finds_helpers_beside_the_test(graph, make_tree, tmp
         "pyproject.toml": "",
         "tests/test_x.py": "import helpers\n",
         "tests/helpers.py": "",
-        "other/helpers.py": "",
+        "tests/unit/test_y.py": "import helpers\n",
+        "helpers.py": "",
     })
-    assert edges(graph, tmp_path, "tests/test_x.py") == (["tests/helpers.py"], [])
+    g, warnings = graph(tmp_path)
+    # the test's own directory comes before the roots
+    assert g["tests/test_x.py"] == ["tests/helpers.py"]
+    assert g["tests/unit/test_y.py"] == ["helpers.py"]
+    assert warnings == []
 
 
 def test_stdlib_and_third_party_imports_make_no_edge_and_no_warning(graph, make_tree, tmp_path):
+    third_party = installed_third_party()
     make_tree(tmp_path, {
         "pyproject.toml": "",
         "main.py": "import os\nimport json\nimport os.path\nfrom collections import abc\n"
-                   "import pytest\nfrom _pytest import config\n",
+                   f"import {third_party}\nfrom {third_party} import fixture\n",
     })
     assert edges(graph, tmp_path, "main.py", "--strict") == ([], [])
 
 
 def test_classification_asks_the_real_interpreter(graph, make_tree, tmp_path):
     """The same without the quick stand-in interpreter of the other tests."""
+    third_party = installed_third_party()
     make_tree(tmp_path, {
         "pyproject.toml": "",
-        "main.py": "import os\nimport json\nimport pytest\nimport surely_not_installed_xyz\n",
+        "main.py": f"import os\nimport json\nimport {third_party}\n"
+                   "import surely_not_installed_xyz\n",
     })
     g, warnings = graph(tmp_path, "--python", sys.executable)
     assert g == {"main.py": []}
     assert len(warnings) == 1 and UNKNOWN.match(warnings[0]), warnings
     assert UNKNOWN.match(warnings[0]).groups() == ("1", "1", "surely_not_installed_xyz")
+
+
+def test_interpreter_probe_does_not_run_project_code(graph, make_tree, tmp_path):
+    marker = tmp_path / "EXECUTED"
+    make_tree(tmp_path, {
+        "pyproject.toml": "",
+        "csv.py": f"open({str(marker)!r}, 'w').write('project code ran')\n",
+        "main.py": "import csv\nimport os\n",
+    })
+    g, warnings = graph(tmp_path, "--python", sys.executable)
+    assert g["main.py"] == ["csv.py"]
+    assert warnings == []
+    assert not marker.exists()
 
 
 @pytest.mark.parametrize("python, reason", [
@@ -365,9 +418,6 @@ def test_missing_submodule_warning_names_the_missing_module(graph, make_tree, tm
     assert m and m.group(3) == "a.missing", warnings
 
 
-@pytest.mark.xfail(strict=True, reason="BUG: `import __main__` (always importable, but not in "
-                   "sys.stdlib_module_names) is reported as found neither in the project, the "
-                   "standard library nor site-packages; --strict then fails")
 def test_import_dunder_main_is_no_unknown_module(graph, make_tree, tmp_path):
     make_tree(tmp_path, {"pyproject.toml": "", "main.py": "import __main__\nimport builtins\n"})
     assert edges(graph, tmp_path, "main.py", "--strict") == ([], [])

@@ -285,10 +285,12 @@ static void test_walk_skip_rules(void **state)
     static const char *const files[] = {
         "a.py", "b.pyi", "notes.txt", "pkg/__init__.py", "pkg/mod.py", "pkg/data.json",
         "pkg/build_helpers.py", "pkg/builder/x.py", "my.egg-info.d/keep.py",
+        /* a package may be called venv: only a pyvenv.cfg makes a virtualenv */
+        "venv/__init__.py",
         /* Every one of these is skipped. */
         "vendor/.git/hooks/x.py", ".hg/x.py", ".svn/x.py", "node_modules/x/y.py", "build/lib/a.py",
         "dist/a.py", "pkg/__pycache__/mod.py", "lib/site-packages/x.py", ".tox/py3/x.py",
-        ".nox/x.py", ".venv/x.py", "venv/x.py", ".mypy_cache/x.py", ".pytest_cache/x.py",
+        ".nox/x.py", ".venv/x.py", ".mypy_cache/x.py", ".pytest_cache/x.py",
         ".ruff_cache/x.py", ".aftershock/x.py", "foo.egg-info/x.py", "pkg/deep/build/x.py",
         "pkg/node_modules/x.py"};
     touch_all(f->dir, files, ASH_ARRAY_SIZE(files));
@@ -300,7 +302,8 @@ static void test_walk_skip_rules(void **state)
                                            "pkg/__init__.py",
                                            "pkg/build_helpers.py",
                                            "pkg/builder/x.py",
-                                           "pkg/mod.py"};
+                                           "pkg/mod.py",
+                                           "venv/__init__.py"};
     assert_list(&list, expected, ASH_ARRAY_SIZE(expected));
     if (f->diag_count) {
         fail_msg("unexpected warning: %s", f->diags[0]);

@@ -78,9 +78,9 @@ static void test_build_and_read(void **state)
     assert_int_equal(add_name(&ib, "s"), 0);
     assert_int_equal(add(&ib, ASH_IMPORT_FROM, 3, 1, 0, "", NULL), 0);
     assert_int_equal(add_name(&ib, "*"), 0);
-    assert_int_equal(add(&ib, ASH_IMPORT_STRING, 4, 1, ASH_IMPORT_LAZY | ASH_IMPORT_OPTIONAL, "x",
-                         "pkg.sub"),
-                     0);
+    assert_int_equal(
+        add(&ib, ASH_IMPORT_STRING, 4, 1, ASH_IMPORT_LAZY | ASH_IMPORT_OPTIONAL, "x", "pkg.sub"),
+        0);
     assert_int_equal(add(&ib, ASH_IMPORT_STRING, 5, 0, 0, "y", ""), 0); /* "" is not NULL */
     ash_imports *imp = NULL;
     assert_int_equal(ash__ib_finish(&ib, &imp, ASH_SOURCE_SYNTAX_ERROR), 0);
@@ -341,14 +341,10 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_build_and_read),
-        cmocka_unit_test(test_module_with_length),
-        cmocka_unit_test(test_internal_flags_dropped),
-        cmocka_unit_test(test_drop_last),
-        cmocka_unit_test(test_finish_twice_and_reset),
-        cmocka_unit_test(test_many_records),
-        cmocka_unit_test(test_empty_and_null),
-        cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_build_and_read),         cmocka_unit_test(test_module_with_length),
+        cmocka_unit_test(test_internal_flags_dropped), cmocka_unit_test(test_drop_last),
+        cmocka_unit_test(test_finish_twice_and_reset), cmocka_unit_test(test_many_records),
+        cmocka_unit_test(test_empty_and_null),         cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

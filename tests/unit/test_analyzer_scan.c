@@ -61,32 +61,32 @@ static void assert_rows(const uint32_t *lines, size_t n)
 static void test_skeleton_blocks(void **state)
 {
     (void)state;
-    const char *src = "import os\n"                      /* 1 */
-                      "x = 1\n"                          /* 2 */
-                      "class A:\n"                       /* 3 */
-                      "    y = 2\n"                      /* 4 */
-                      "    def f(self):\n"               /* 5 */
-                      "        z = 3\n"                  /* 6 */
-                      "        if TYPE_CHECKING:\n"      /* 7 */
-                      "            from b import c\n"    /* 8 */
-                      "        return z\n"               /* 9 */
-                      "try:\n"                           /* 10 */
-                      "    import d\n"                   /* 11 */
-                      "except ImportError:\n"            /* 12 */
-                      "    d = None\n"                   /* 13 */
-                      "else:\n"                          /* 14 */
-                      "    pass\n"                       /* 15 */
-                      "if a:\n"                          /* 16 */
-                      "    pass\n"                       /* 17 */
-                      "elif b:\n"                        /* 18 */
-                      "    import e\n"                   /* 19 */
-                      "else:\n"                          /* 20 */
-                      "    pass\n"                       /* 21 */
-                      "@deco(__import__(\"f\"))\n"       /* 22 */
-                      "def g():\n"                       /* 23 */
-                      "    return 1\n"                   /* 24 */
+    const char *src = "import os\n"                                 /* 1 */
+                      "x = 1\n"                                     /* 2 */
+                      "class A:\n"                                  /* 3 */
+                      "    y = 2\n"                                 /* 4 */
+                      "    def f(self):\n"                          /* 5 */
+                      "        z = 3\n"                             /* 6 */
+                      "        if TYPE_CHECKING:\n"                 /* 7 */
+                      "            from b import c\n"               /* 8 */
+                      "        return z\n"                          /* 9 */
+                      "try:\n"                                      /* 10 */
+                      "    import d\n"                              /* 11 */
+                      "except ImportError:\n"                       /* 12 */
+                      "    d = None\n"                              /* 13 */
+                      "else:\n"                                     /* 14 */
+                      "    pass\n"                                  /* 15 */
+                      "if a:\n"                                     /* 16 */
+                      "    pass\n"                                  /* 17 */
+                      "elif b:\n"                                   /* 18 */
+                      "    import e\n"                              /* 19 */
+                      "else:\n"                                     /* 20 */
+                      "    pass\n"                                  /* 21 */
+                      "@deco(__import__(\"f\"))\n"                  /* 22 */
+                      "def g():\n"                                  /* 23 */
+                      "    return 1\n"                              /* 24 */
                       "with importlib.import_module(\"h\") as m:\n" /* 25 */
-                      "    m.run()\n";                   /* 26 */
+                      "    m.run()\n";                              /* 26 */
     scan_str(src);
     assert_int_equal(scan.selected, 6);
     assert_int_equal(scan.error_line, 0);
@@ -113,7 +113,7 @@ static void test_skeleton_blocks(void **state)
                                     " pass\n"
                                     "with importlib.import_module(\"h\") as m:\n"
                                     " pass\n");
-    static const uint32_t rows[] = {1, 3, 5, 7, 8, 10, 11, 12, 12, 14,
+    static const uint32_t rows[] = {1,  3,  5,  7,  8,  10, 11, 12, 12, 14,
                                     14, 16, 16, 18, 19, 22, 23, 23, 25, 25};
     assert_rows(rows, ASH_ARRAY_SIZE(rows));
 }
@@ -318,7 +318,8 @@ static void test_backslash_continuation(void **state)
     assert_int_equal(scan.lines[0].kw, ASH_KW_IF);
     assert_true(scan.lines[0].opens_block);
     assert_int_equal(scan.lines[2].line, 4);
-    assert_string_equal(skeleton(), "if a and \\\n   b:\n    import c\nx = 1 + \\\n    2; import d\n");
+    assert_string_equal(skeleton(),
+                        "if a and \\\n   b:\n    import c\nx = 1 + \\\n    2; import d\n");
     static const uint32_t rows[] = {1, 2, 3, 4, 5};
     assert_rows(rows, ASH_ARRAY_SIZE(rows));
 }
@@ -370,8 +371,12 @@ static void test_triggers(void **state)
 {
     (void)state;
     static const char *const selected[] = {
-        "import a\n",           "from a import b\n",   "x = __import__('a')\n",
-        "m = import_module(n)\n", "pytest_plugins = []\n", "if x: import y\n",
+        "import a\n",
+        "from a import b\n",
+        "x = __import__('a')\n",
+        "m = import_module(n)\n",
+        "pytest_plugins = []\n",
+        "if x: import y\n",
     };
     for (size_t i = 0; i < ASH_ARRAY_SIZE(selected); i++) {
         scan_str(selected[i]);
@@ -394,18 +399,18 @@ static void test_indentation_columns(void **state)
 {
     (void)state;
     /* Every line is a header, so every line is stored with its column. */
-    scan_str("if a:\n"             /* 0 */
-             "\tif b:\n"           /* tab: 8 */
-             "   \tif c:\n"        /* 3 then tab: 8 */
-             "        \tif d:\n"   /* 8 then tab: 16 */
-             "\t \tif e:\n"        /* 8, 9, 16 */
-             "\f    if f:\n"       /* form feed resets: 4 */
-             "    \f\tif g:\n"     /* 4, reset, tab: 8 */
-             "  \f  if h:\n"       /* 2, reset, 2 */
-             "       \tif i:\n"    /* 7 then tab: 8 */
+    scan_str("if a:\n"           /* 0 */
+             "\tif b:\n"         /* tab: 8 */
+             "   \tif c:\n"      /* 3 then tab: 8 */
+             "        \tif d:\n" /* 8 then tab: 16 */
+             "\t \tif e:\n"      /* 8, 9, 16 */
+             "\f    if f:\n"     /* form feed resets: 4 */
+             "    \f\tif g:\n"   /* 4, reset, tab: 8 */
+             "  \f  if h:\n"     /* 2, reset, 2 */
+             "       \tif i:\n"  /* 7 then tab: 8 */
              "\n"
-             "  \t  \n"            /* blank lines do not count */
-             "\t\tif j:\n");       /* 16 */
+             "  \t  \n"      /* blank lines do not count */
+             "\t\tif j:\n"); /* 16 */
     static const uint32_t cols[] = {0, 8, 8, 16, 16, 4, 8, 2, 8, 16};
     assert_int_equal(scan.count, ASH_ARRAY_SIZE(cols));
     for (size_t i = 0; i < ASH_ARRAY_SIZE(cols); i++) {
@@ -472,10 +477,9 @@ static void test_keyword_classes(void **state)
              "async = 3\n"
              "iffy = 4\n");
     static const uint8_t kws[] = {
-        ASH_KW_IF,        ASH_KW_ELIF,  ASH_KW_ELSE,  ASH_KW_TRY,   ASH_KW_EXCEPT,
-        ASH_KW_FINALLY,   ASH_KW_FOR,   ASH_KW_WHILE, ASH_KW_WITH,  ASH_KW_DECORATOR,
-        ASH_KW_DEF,       ASH_KW_CLASS, ASH_KW_MATCH, ASH_KW_CASE,  ASH_KW_DEF,
-        ASH_KW_WITH,      ASH_KW_FOR,
+        ASH_KW_IF,    ASH_KW_ELIF,  ASH_KW_ELSE, ASH_KW_TRY,       ASH_KW_EXCEPT, ASH_KW_FINALLY,
+        ASH_KW_FOR,   ASH_KW_WHILE, ASH_KW_WITH, ASH_KW_DECORATOR, ASH_KW_DEF,    ASH_KW_CLASS,
+        ASH_KW_MATCH, ASH_KW_CASE,  ASH_KW_DEF,  ASH_KW_WITH,      ASH_KW_FOR,
     };
     /* `match = 1`, `case = 2`, `match(x)` and the rest are plain statements: not stored. */
     assert_int_equal(scan.count, ASH_ARRAY_SIZE(kws));
@@ -531,18 +535,18 @@ static void test_opens_block(void **state)
 static void test_block_links(void **state)
 {
     (void)state;
-    scan_str("try:\n"                   /* 0 */
-             "    if a:\n"              /* 1 */
+    scan_str("try:\n"      /* 0 */
+             "    if a:\n" /* 1 */
              "        pass\n"
-             "    elif b:\n"            /* 2 */
-             "        import c\n"       /* 3 */
-             "    else:\n"              /* 4 */
+             "    elif b:\n"      /* 2 */
+             "        import c\n" /* 3 */
+             "    else:\n"        /* 4 */
              "        pass\n"
-             "except ImportError:\n"    /* 5 */
+             "except ImportError:\n" /* 5 */
              "    pass\n"
-             "else:\n"                  /* 6 */
+             "else:\n" /* 6 */
              "    pass\n"
-             "finally:\n"               /* 7 */
+             "finally:\n" /* 7 */
              "    pass\n");
     assert_int_equal(scan.count, 8);
     assert_int_equal(scan.lines[0].parent, -1);
@@ -596,12 +600,9 @@ static void test_lexical_errors(void **state)
     }
 }
 
-/*
- * BUG: an unterminated single-quoted f-string is a lexical error like an unterminated plain
- * string (CPython: "unterminated f-string literal"), but scan_fliteral and drop_unterminated
- * drop it silently, so the file is not reported.
- */
-static void test_bug_unterminated_fstring_not_reported(void **state)
+/* An unterminated single-quoted f-string is a lexical error like an unterminated plain string
+ * (CPython: "unterminated f-string literal"); its line still ends at the newline. */
+static void test_unterminated_fstring_reported(void **state)
 {
     (void)state;
     static const char *const cases[] = {
@@ -617,6 +618,7 @@ static void test_bug_unterminated_fstring_not_reported(void **state)
         }
         assert_int_equal(scan.error_line, 1);
         assert_non_null(scan.error);
+        assert_string_equal(scan.error, "unterminated f-string");
     }
 }
 
@@ -775,7 +777,7 @@ int main(void)
         T(test_block_links),
         T(test_lexical_errors),
         T(test_unterminated_string_keeps_next_line),
-        T(test_bug_unterminated_fstring_not_reported),
+        T(test_unterminated_fstring_reported),
         T(test_deep_nesting),
         T(test_alloc_failures),
     };

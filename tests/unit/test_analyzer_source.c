@@ -21,7 +21,7 @@
 /* ---------------------------------------------------------------------------------------- */
 /* Helpers                                                                                  */
 
-static ash_source src;  /* the last decoded source; freed by the next decode and teardown */
+static ash_source src; /* the last decoded source; freed by the next decode and teardown */
 static char diags[8][256];
 static size_t diag_count;
 
@@ -274,30 +274,33 @@ static void test_newlines(void **state)
     assert_int_equal(diag_count, 0);
 }
 
-/*
- * BUG: the line of invalid UTF-8 is counted before universal newlines are applied, so in a
- * file with lone-CR newlines every error is reported at line 1.
- */
-static void test_bug_invalid_utf8_line_with_cr_newlines(void **state)
+/* The line of invalid UTF-8 counts newlines the universal way (lone CR, CRLF). */
+static void test_invalid_utf8_line_with_cr_newlines(void **state)
 {
     (void)state;
     decode("import a\rx = 1\rs = '\xff'\r");
     assert_int_equal(src.status, ASH_SOURCE_BAD_ENCODING);
     assert_one_diag("invalid UTF-8 at line 3");
+
+    decode("import a\r\n\r\rx = 1\r\ns = '\xff'\r\n");
+    assert_one_diag("invalid UTF-8 at line 5");
 }
 
-/*
- * BUG: the cookie search splits lines on '\n' only, so in a file with lone-CR newlines the
- * "first line" is the whole file and a `coding:` anywhere after a leading comment is taken
- * as the cookie. Here it is on line 3, where PEP 263 ignores it: the file is UTF-8, so the
- * 0xE9 byte must be reported, not converted from latin-1.
- */
-static void test_bug_cookie_beyond_line2_with_cr_newlines(void **state)
+/* The cookie lines are split the universal way too: with lone-CR newlines, a cookie on line 2
+ * counts and one on line 3 does not (the 0xE9 byte is then invalid UTF-8, not latin-1). */
+static void test_cookie_with_cr_newlines(void **state)
 {
     (void)state;
+    decode("#!/usr/bin/python\r# coding: latin-1\rs = '\xe9'\r");
+    assert_int_equal(src.status, 0);
+    assert_text("#!/usr/bin/python\n# coding: latin-1\ns = '\xc3\xa9'\n");
+
     decode("# first\rimport a\r# coding: latin-1\rs = '\xe9'\r");
     assert_int_equal(src.status, ASH_SOURCE_BAD_ENCODING);
     assert_text("# first\nimport a\n# coding: latin-1\ns = '\xe9'\n");
+
+    decode("import a\r# coding: latin-1\rs = '\xe9'\r");
+    assert_int_equal(src.status, ASH_SOURCE_BAD_ENCODING);
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -318,18 +321,20 @@ static void test_utf8_check(void **state)
         {"abcdefghij\xbf", 10},                  /* after the 8-byte fast path */
         {"\xc0\x80", 0},                         /* overlong 2-byte */
         {"\xc1\xbf", 0},
-        {"ab\xe0\x80\x80", 2},                   /* overlong 3-byte */
+        {"ab\xe0\x80\x80", 2}, /* overlong 3-byte */
         {"\xe0\x9f\xbf", 0},
-        {"\xf0\x8f\xbf\xbf", 0},                 /* overlong 4-byte */
-        {"\xed\xa0\x80", 0},                     /* surrogate */
+        {"\xf0\x8f\xbf\xbf", 0}, /* overlong 4-byte */
+        {"\xed\xa0\x80", 0},     /* surrogate */
         {"\xed\xbf\xbf", 0},
-        {"\xf4\x90\x80\x80", 0},                 /* above U+10FFFF */
+        {"\xf4\x90\x80\x80", 0}, /* above U+10FFFF */
         {"\xf5\x80\x80\x80", 0},
         {"\xff", 0},
-        {"abc\xe2\x82", 3},                      /* truncated at the end */
+        {"abc\xe2\x82", 3}, /* truncated at the end */
         {"abc\xf0\x9f\x98", 3},
-        {"x\xe2\x28\xa1", 1},                    /* bad continuation */
-        {"12345678\xc3\xa9" "12345678\xc3", 18},
+        {"x\xe2\x28\xa1", 1}, /* bad continuation */
+        {"12345678\xc3\xa9"
+         "12345678\xc3",
+         18},
     };
     for (size_t i = 0; i < ASH_ARRAY_SIZE(cases); i++) {
         size_t len = strlen(cases[i].s);
@@ -390,7 +395,7 @@ static void test_alloc_failures(void **state)
     (void)state;
     static const char *const files[] = {
         "# coding: latin-1\r\ns = '\xe9'\r\n", /* convert, then newlines in place */
-        "import a\r\nimport b\r\n",           /* newlines into a new buffer */
+        "import a\r\nimport b\r\n",            /* newlines into a new buffer */
         "import a\n",                          /* no allocation at all */
     };
     ash_set_allocator(t_malloc, t_calloc, t_realloc, t_free);
@@ -435,8 +440,8 @@ int main(void)
         T(test_cookie_with_crlf),
         T(test_invalid_utf8),
         T(test_newlines),
-        T(test_bug_invalid_utf8_line_with_cr_newlines),
-        T(test_bug_cookie_beyond_line2_with_cr_newlines),
+        T(test_invalid_utf8_line_with_cr_newlines),
+        T(test_cookie_with_cr_newlines),
         T(test_utf8_check),
         T(test_alloc_failures),
     };

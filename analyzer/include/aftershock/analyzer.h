@@ -53,7 +53,10 @@ ASH_API const char *ash_error_last(void);
 
 /**
  * Replace the allocator used by aftershock, tree-sitter and uthash. Call before anything else;
- * not thread-safe. Any pointer may be NULL to keep the C library's function.
+ * not thread-safe. Any pointer may be NULL to keep the C library's function. aftershock's own
+ * allocations report failure as ASH_ENOMEM; tree-sitter cannot recover from a failed
+ * allocation, so a failure inside it aborts the process with a message (as tree-sitter's own
+ * allocator does).
  */
 ASH_API void ash_set_allocator(void *(*new_malloc)(size_t), void *(*new_calloc)(size_t, size_t),
                                void *(*new_realloc)(void *, size_t), void (*new_free)(void *));
@@ -236,6 +239,12 @@ typedef enum {
  */
 ASH_API ash_origin ash_graph_import_origin(const ash_graph *graph, size_t i, size_t k,
                                            const char **distribution);
+
+/**
+ * Write `s` to `stream` as a JSON string literal: quoted, escaped, and with U+FFFD for bytes
+ * that are not UTF-8 (file names need not be), as the graph writers do. 0 or ASH_EIO.
+ */
+ASH_API int ash_write_json_string(FILE *stream, const char *s);
 
 /** Free memory returned by aftershock with a plain pointer (arrays, strings). */
 ASH_API void ash_free(void *ptr);
