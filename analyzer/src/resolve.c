@@ -132,6 +132,33 @@ int ash__resolver_new(ash_resolver **out, char *const *paths, size_t count, char
     return 0;
 }
 
+static modinfo *modinfo_new(const char *key, size_t key_len, uint8_t kind)
+{
+    modinfo *m = ash__calloc(1, sizeof(*m) + key_len + 1);
+    if (m) {
+        memcpy(m->key, key, key_len);
+        m->key_len = key_len;
+        m->kind = kind;
+        m->files[0] = m->files[1] = -1;
+    }
+    return m;
+}
+
+static void clear_paths(modinfo *m)
+{
+    for (uint32_t i = 0; i < m->npaths; i++) {
+        ash__free(m->paths[i]);
+    }
+    m->npaths = 0;
+}
+
+static void modinfo_free(modinfo *m)
+{
+    clear_paths(m);
+    ash__free(m->paths);
+    ash__free(m);
+}
+
 void ash__resolver_free(ash_resolver *r)
 {
     if (!r) {
@@ -149,11 +176,7 @@ void ash__resolver_free(ash_resolver *r)
     HASH_ITER(hh, r->memo, m, mtmp)
     {
         HASH_DEL(r->memo, m);
-        for (uint32_t i = 0; i < m->npaths; i++) {
-            ash__free(m->paths[i]);
-        }
-        ash__free(m->paths);
-        ash__free(m);
+        modinfo_free(m);
     }
     for (size_t i = 0; i < r->count; i++) {
         ash__free(r->files[i].module);
@@ -168,6 +191,22 @@ void ash__resolver_free(ash_resolver *r)
 }
 
 /* ---- one lookup step: FileFinder.find_spec over a list of directories ---- */
+
+/* Memoise m (built with status rc) and hand it out; on any failure m is freed. */
+static int memo_add(ash_resolver *r, modinfo *m, int rc, modinfo **out)
+{
+    if (rc == 0) {
+        ash__uthash_oom = 0;
+        HASH_ADD(hh, r->memo, key, m->key_len, m);
+        rc = ash__uthash_oom ? ash__error_oom() : 0;
+    }
+    if (rc < 0) {
+        modinfo_free(m);
+        return rc;
+    }
+    *out = m;
+    return 0;
+}
 
 static int add_search_path(modinfo *m, const char *p, size_t len)
 {
@@ -205,10 +244,7 @@ static int find_spec(ash_resolver *r, modinfo *m, char *const *dirs, size_t ndir
         long pyi = find_path(r, b->ptr, b->len);
         if (py >= 0 || pyi >= 0) {
             /* a regular package found after namespace portions of earlier entries wins */
-            for (uint32_t k = 0; k < m->npaths; k++) {
-                ash__free(m->paths[k]);
-            }
-            m->npaths = 0;
+            clear_paths(m);
             m->kind = MOD_PACKAGE;
             m->files[0] = (int32_t)py;
             m->files[1] = (int32_t)pyi;
@@ -225,10 +261,7 @@ static int find_spec(ash_resolver *r, modinfo *m, char *const *dirs, size_t ndir
         pyi = find_path(r, b->ptr, b->len);
         if (py >= 0 || pyi >= 0) {
             /* a module found after namespace portions of earlier entries still wins */
-            for (uint32_t k = 0; k < m->npaths; k++) {
-                ash__free(m->paths[k]);
-            }
-            m->npaths = 0;
+            clear_paths(m);
             m->kind = MOD_MODULE;
             m->files[0] = (int32_t)py;
             m->files[1] = (int32_t)pyi;
@@ -252,29 +285,12 @@ static int lookup(ash_resolver *r, const char *key, size_t key_len, char *const 
         *out = m;
         return 0;
     }
-    m = ash__calloc(1, sizeof(*m) + key_len + 1);
+    m = modinfo_new(key, key_len, MOD_NONE);
     if (!m) {
         return ash__error_oom();
     }
-    memcpy(m->key, key, key_len);
-    m->key_len = key_len;
-    m->files[0] = m->files[1] = -1;
     int rc = ndirs ? find_spec(r, m, dirs, ndirs, part, part_len) : 0;
-    if (rc == 0) {
-        ash__uthash_oom = 0;
-        HASH_ADD(hh, r->memo, key, key_len, m);
-        rc = ash__uthash_oom ? ash__error_oom() : 0;
-    }
-    if (rc < 0) {
-        for (uint32_t i = 0; i < m->npaths; i++) {
-            ash__free(m->paths[i]);
-        }
-        ash__free(m->paths);
-        ash__free(m);
-        return rc;
-    }
-    *out = m;
-    return 0;
+    return memo_add(r, m, rc, out);
 }
 
 /* Memoised merge of two namespace results under `key` (base directory portions first). */
@@ -285,35 +301,17 @@ static int merged_namespace(ash_resolver *r, const char *key, size_t key_len, co
     if (*out) {
         return 0;
     }
-    modinfo *m = ash__calloc(1, sizeof(*m) + key_len + 1);
+    modinfo *m = modinfo_new(key, key_len, MOD_NAMESPACE);
     if (!m) {
         return ash__error_oom();
     }
-    memcpy(m->key, key, key_len);
-    m->key_len = key_len;
-    m->kind = MOD_NAMESPACE;
-    m->files[0] = m->files[1] = -1;
     int rc = 0;
     for (const modinfo *src = a; src && rc == 0; src = src == a ? b : NULL) {
         for (uint32_t i = 0; rc == 0 && src->kind == MOD_NAMESPACE && i < src->npaths; i++) {
             rc = add_search_path(m, src->paths[i], strlen(src->paths[i]));
         }
     }
-    if (rc == 0) {
-        ash__uthash_oom = 0;
-        HASH_ADD(hh, r->memo, key, key_len, m);
-        rc = ash__uthash_oom ? ash__error_oom() : 0;
-    }
-    if (rc < 0) {
-        for (uint32_t i = 0; i < m->npaths; i++) {
-            ash__free(m->paths[i]);
-        }
-        ash__free(m->paths);
-        ash__free(m);
-        return rc;
-    }
-    *out = m;
-    return 0;
+    return memo_add(r, m, rc, out);
 }
 
 /* Set r->key to scope, `sep`, and name[0..len). */
