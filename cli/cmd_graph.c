@@ -152,12 +152,12 @@ int cmd_graph(const cli_command *cmd, int argc, char **argv)
     if (a.stats) {
         ash_build_stats st;
         ash_graph_stats(graph, &st);
-        fprintf(
-            stderr,
-            "aftershock: %zu files: %zu from the parse cache, %zu read, %zu parsed; %zu imports, "
-            "%zu edges, %zu unresolved; %.3f s\n",
-            st.files, st.cached, st.read, st.parsed, st.imports, st.edges, st.unresolved,
-            cli_elapsed(&start));
+        fprintf(stderr,
+                "aftershock: %zu files: %zu from the parse cache, %zu read, %zu parsed; "
+                "%zu imports, %zu edges, %zu unresolved; %.3f s (list %.3f, extract %.3f, "
+                "link %.3f)\n",
+                st.files, st.cached, st.read, st.parsed, st.imports, st.edges, st.unresolved,
+                cli_elapsed(&start), st.list_seconds, st.extract_seconds, st.link_seconds);
     }
     if (a.strict && diag.count) {
         status = CLI_EXIT_WARNINGS;

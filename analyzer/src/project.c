@@ -41,6 +41,7 @@ struct ash_project {
     char **roots;
     size_t root_count;
     int jobs;
+    double list_seconds;
     ash_diag_fn diag;
     void *payload;
 };
@@ -91,6 +92,13 @@ void ash_project_free(ash_project *p)
     free_strings(p->markers, p->marker_count);
     free_strings(p->roots, p->root_count);
     ash__free(p);
+}
+
+static double seconds_since(const struct timespec *start)
+{
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
 static int is_python(const char *path)
@@ -201,9 +209,12 @@ int ash_project_open(ash_project **out, const char *start, const ash_project_opt
             goto done;
         }
     }
+    struct timespec listing;
+    clock_gettime(CLOCK_MONOTONIC, &listing);
     rc = ash__list_files(&files, p->root, ASH_LIST_PYTHON | ASH_LIST_MARKERS,
                          (const char *const *)p->config.exclude, p->config.exclude_count, p->diag,
                          p->payload);
+    p->list_seconds = seconds_since(&listing);
     if (rc < 0 || (rc = split_files(p, &files)) < 0) {
         goto done;
     }
@@ -717,8 +728,9 @@ static int env_finish(env_job *j)
 int ash_graph_build(ash_graph **out, ash_project *p)
 {
     *out = NULL;
-    struct timespec now;
+    struct timespec now, t0, t1;
     clock_gettime(CLOCK_REALTIME, &now);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     build_ctx b = {.project = p, .rootfd = -1, .racy_after = ns_of(now) - 1000000000LL};
     env_job env = {.project = p};
     ash_graph *g = NULL;
@@ -748,6 +760,7 @@ int ash_graph_build(ash_graph **out, ash_project *p)
         goto done;
     }
     report(&b);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
     if ((rc = make_graph(&g, &b, &count)) < 0) {
         goto done;
     }
@@ -762,6 +775,10 @@ int ash_graph_build(ash_graph **out, ash_project *p)
     g->stats.parsed = atomic_load(&b.parsed);
     g->stats.cached = g->node_count - g->stats.read;
     g->stats.edges = g->edge_count;
+    g->stats.list_seconds = p->list_seconds;
+    g->stats.extract_seconds =
+        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    g->stats.link_seconds = seconds_since(&t1);
     *out = g;
     g = NULL;
 done:

@@ -193,13 +193,16 @@ ASH_API int ash_graph_build(ash_graph **out, ash_project *project);
 
 /** What one ash_graph_build did. */
 typedef struct ash_build_stats {
-    size_t files;      /**< nodes */
-    size_t cached;     /**< files whose stat matched the parse cache: not opened */
-    size_t read;       /**< files opened and hashed */
-    size_t parsed;     /**< files whose imports were extracted (not found in the cache) */
-    size_t imports;    /**< import records */
-    size_t edges;      /**< edges after merging */
-    size_t unresolved; /**< imports of modules found nowhere (optional ones not counted) */
+    size_t files;           /**< nodes */
+    size_t cached;          /**< files whose stat matched the parse cache: not opened */
+    size_t read;            /**< files opened and hashed */
+    size_t parsed;          /**< files whose imports were extracted (not found in the cache) */
+    size_t imports;         /**< import records */
+    size_t edges;           /**< edges after merging */
+    size_t unresolved;      /**< imports of modules found nowhere (optional ones not counted) */
+    double list_seconds;    /**< listing the files (git ls-files or the walk), in open */
+    double extract_seconds; /**< stat, parse cache, extraction (all threads) */
+    double link_seconds;    /**< resolution and graph assembly */
 } ash_build_stats;
 
 /** The statistics of the build that made `graph`. */
