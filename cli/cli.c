@@ -151,3 +151,26 @@ double cli_elapsed(const struct timespec *start)
     clock_gettime(CLOCK_MONOTONIC, &now);
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
+
+int cli_project_option(const cli_command *cmd, int opt, const char *value,
+                       ash_project_options *options, cli_diag *diag)
+{
+    switch (opt) {
+    case CLI_OPT_ROOT:
+        options->root = value;
+        return 1;
+    case CLI_OPT_JOBS:
+        return cli_parse_jobs(cmd, value, &options->jobs) == 0 ? 1 : -1;
+    case CLI_OPT_NO_CACHE:
+        options->no_cache = 1;
+        return 1;
+    case CLI_OPT_PYTHON:
+        options->python = value;
+        return 1;
+    case CLI_OPT_QUIET:
+        diag->quiet = 1;
+        return 1;
+    default:
+        return 0;
+    }
+}

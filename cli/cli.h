@@ -62,6 +62,38 @@ int cli_fail(int rc);
 /* Parse a positive job count. */
 int cli_parse_jobs(const cli_command *cmd, const char *s, int *jobs);
 
+/* Options shared by every command that opens a project; their ids are above any command's
+ * own. Put CLI_PROJECT_OPTIONS in a command's table and pass unknown ids to
+ * cli_project_option. */
+enum { CLI_OPT_ROOT = 100, CLI_OPT_JOBS, CLI_OPT_NO_CACHE, CLI_OPT_PYTHON, CLI_OPT_QUIET };
+
+#define CLI_PROJECT_OPTIONS                                                                        \
+    {CLI_OPT_ROOT,                                                                                 \
+     "root",                                                                                       \
+     0,                                                                                            \
+     CLI_REQUIRED_ARG,                                                                             \
+     "DIR",                                                                                        \
+     "project root (default: the git top level, else the nearest pyproject.toml)"},                \
+        {CLI_OPT_JOBS,     "jobs", 'j',                                                            \
+         CLI_REQUIRED_ARG, "N",    "extraction threads (default: all cores)"},                     \
+        {CLI_OPT_NO_CACHE, "no-cache", 0,                                                          \
+         CLI_NO_ARG,       NULL,       "neither read nor write the parse cache"},                  \
+        {CLI_OPT_PYTHON,                                                                           \
+         "python",                                                                                 \
+         0,                                                                                        \
+         CLI_REQUIRED_ARG,                                                                         \
+         "PATH",                                                                                   \
+         "interpreter that classifies standard-library and third-party imports"},                  \
+    {                                                                                              \
+        CLI_OPT_QUIET, "quiet", 'q', CLI_NO_ARG, NULL, "do not print warnings"                     \
+    }
+
+struct cli_diag;
+/* Apply shared option `opt` (value: the parser's). 1 if it was one, 0 if not, -1 after a usage
+ * error was printed. */
+int cli_project_option(const cli_command *cmd, int opt, const char *value,
+                       ash_project_options *options, struct cli_diag *diag);
+
 /* Warnings: printed as "aftershock: <path>: <message>" on stderr, counted. */
 typedef struct cli_diag {
     unsigned long count;
@@ -74,8 +106,10 @@ double cli_elapsed(const struct timespec *start);
 
 int cmd_imports(const cli_command *cmd, int argc, char **argv);
 int cmd_graph(const cli_command *cmd, int argc, char **argv);
+int cmd_hash(const cli_command *cmd, int argc, char **argv);
 
 extern const cli_command cli_imports_command;
 extern const cli_command cli_graph_command;
+extern const cli_command cli_hash_command;
 
 #endif

@@ -9,36 +9,25 @@
 #include <unistd.h>
 
 enum {
-    OPT_ROOT = 1,
-    OPT_DIRECTION,
+    OPT_DIRECTION = 1,
     OPT_CLOSURE,
     OPT_FORMAT,
     OPT_NO_TC,
-    OPT_JOBS,
-    OPT_NO_CACHE,
-    OPT_PYTHON,
     OPT_STRICT,
-    OPT_QUIET,
     OPT_STATS,
 };
 
 static const cli_option options[] = {
-    {OPT_ROOT, "root", 0, CLI_REQUIRED_ARG, "DIR",
-     "project root (default: the git top level, else the nearest pyproject.toml)"},
     {OPT_DIRECTION, "direction", 0, CLI_REQUIRED_ARG, "dependencies|dependents",
      "list what each file imports (default) or what imports it"},
     {OPT_CLOSURE, "closure", 0, CLI_NO_ARG, NULL, "transitive closure instead of direct edges"},
     {OPT_FORMAT, "format", 0, CLI_REQUIRED_ARG, "json|dot", "output format (default: json)"},
     {OPT_NO_TC, "no-type-checking-imports", 0, CLI_NO_ARG, NULL,
      "leave out imports made only under `if TYPE_CHECKING:`"},
-    {OPT_JOBS, "jobs", 'j', CLI_REQUIRED_ARG, "N", "extraction threads (default: all cores)"},
-    {OPT_NO_CACHE, "no-cache", 0, CLI_NO_ARG, NULL, "neither read nor write the parse cache"},
-    {OPT_PYTHON, "python", 0, CLI_REQUIRED_ARG, "PATH",
-     "interpreter that classifies standard-library and third-party imports"},
     {OPT_STRICT, "strict", 0, CLI_NO_ARG, NULL, "exit 1 if there was any warning"},
-    {OPT_QUIET, "quiet", 'q', CLI_NO_ARG, NULL, "do not print warnings"},
     {OPT_STATS, "stats", 0, CLI_NO_ARG, NULL,
      "print what was read, parsed and taken from the parse cache (stderr)"},
+    CLI_PROJECT_OPTIONS,
     {0},
 };
 
@@ -65,9 +54,6 @@ static int parse(const cli_command *cmd, int argc, char **argv, graph_args *a, c
     int opt;
     while ((opt = cli_next(&p)) != CLI_END) {
         switch (opt) {
-        case OPT_ROOT:
-            a->project.root = p.value;
-            break;
         case OPT_DIRECTION:
             if (strcmp(p.value, "dependents") == 0) {
                 a->write |= ASH_WRITE_DEPENDENTS;
@@ -89,22 +75,8 @@ static int parse(const cli_command *cmd, int argc, char **argv, graph_args *a, c
         case OPT_NO_TC:
             a->write |= ASH_WRITE_NO_TYPE_CHECKING;
             break;
-        case OPT_JOBS:
-            if (cli_parse_jobs(cmd, p.value, &a->project.jobs) != 0) {
-                return CLI_EXIT_ERROR;
-            }
-            break;
-        case OPT_NO_CACHE:
-            a->project.no_cache = 1;
-            break;
-        case OPT_PYTHON:
-            a->project.python = p.value;
-            break;
         case OPT_STRICT:
             a->strict = 1;
-            break;
-        case OPT_QUIET:
-            diag->quiet = 1;
             break;
         case OPT_STATS:
             a->stats = 1;
@@ -114,7 +86,9 @@ static int parse(const cli_command *cmd, int argc, char **argv, graph_args *a, c
         case CLI_HELP:
             return -1;
         default:
-            return CLI_EXIT_ERROR;
+            if (cli_project_option(cmd, opt, p.value, &a->project, diag) <= 0) {
+                return CLI_EXIT_ERROR;
+            }
         }
     }
     return 0;

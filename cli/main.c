@@ -9,6 +9,7 @@
 static const cli_command *const commands[] = {
     &cli_imports_command,
     &cli_graph_command,
+    &cli_hash_command,
 };
 
 static void usage(FILE *out)

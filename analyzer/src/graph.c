@@ -87,6 +87,10 @@ void ash_graph_free(ash_graph *graph)
     ash__free(graph->edge_start);
     ash__free(graph->edges);
     ash__free(graph->pending);
+    for (size_t i = 0; graph->modules && i < graph->node_count; i++) {
+        ash__free(graph->modules[i]);
+    }
+    ash__free(graph->modules);
     ash__free(graph->import_start);
     ash__free(graph->origins);
     ash__free(graph->dists);
@@ -782,4 +786,15 @@ int ash_graph_write_dot(const ash_graph *graph, FILE *stream, unsigned options)
 done:
     writer_close(&w);
     return rc;
+}
+
+void ash_graph_node_hash(const ash_graph *graph, size_t i, uint8_t out[16])
+{
+    assert(i < graph->node_count);
+    memcpy(out, graph->hashes[i].bytes, 16);
+}
+
+const char *ash_graph_node_module(const ash_graph *graph, size_t i)
+{
+    return i < graph->node_count && graph->modules && graph->modules[i] ? graph->modules[i] : "";
 }

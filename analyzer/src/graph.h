@@ -25,6 +25,7 @@ struct ash_graph {
     ash_imports **imports; /* owned per node (freed with ash_imports_free); may hold NULL */
     ash_hash *hashes;      /* per node: XXH3-128 of the file's content (zero if unread) */
     ash_build_stats stats; /* filled by the builder */
+    char **modules;        /* per node: dotted module name, owned; NULL until set */
     /* Where each import was found: imports of node i are origins[import_start[i] ..]. */
     uint32_t *import_start; /* node_count + 1 entries, NULL until set */
     uint8_t *origins;       /* ash_origin */

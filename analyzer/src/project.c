@@ -629,6 +629,15 @@ static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
     }
     link_ctx l = {.graph = g};
     rc = origins_alloc(g);
+    g->modules = ash__calloc(g->node_count ? g->node_count : 1, sizeof(char *));
+    if (rc == 0 && !g->modules) {
+        rc = ash__error_oom();
+    }
+    for (size_t i = 0; rc == 0 && i < g->node_count; i++) {
+        if (!(g->modules[i] = ash__strdup(ash__resolver_module_name(r, (uint32_t)i)))) {
+            rc = ash__error_oom();
+        }
+    }
     for (size_t i = 0; rc == 0 && i < g->node_count; i++) {
         const ash_imports *imps = g->imports[i];
         l.from = (uint32_t)i;

@@ -737,6 +737,41 @@ static int fill_body(ash_scan *scan, const char *src, const ash_scan_line *l)
     return 0;
 }
 
+/*
+ * A header that is only context (it opens a block holding an import, but holds none itself)
+ * matters to tree-sitter by its keyword alone: `def _():` says "lazy" as well as the whole
+ * signature would, for a fraction of the parsing. Conditions that may name TYPE_CHECKING and
+ * `except` clauses (which decide "optional") are kept. NULL: keep the line as written.
+ */
+static const char *short_header(const ash_scan_line *l, const char *src, const char *token)
+{
+    int async = strncmp(token, "async", 5) == 0;
+    switch (l->kw) {
+    case ASH_KW_DEF:
+        return async ? "async def _():\n" : "def _():\n";
+    case ASH_KW_CLASS:
+        return "class _:\n";
+    case ASH_KW_FOR:
+        return async ? "async for _ in _:\n" : "for _ in _:\n";
+    case ASH_KW_WHILE:
+        return "while _:\n";
+    case ASH_KW_WITH:
+        return async ? "async with _:\n" : "with _:\n";
+    case ASH_KW_MATCH:
+        return "match _:\n";
+    case ASH_KW_CASE:
+        return "case _:\n";
+    case ASH_KW_IF:
+    case ASH_KW_ELIF:
+        if (memmem(src + l->start, l->end - l->start, "TYPE_CHECKING", 13)) {
+            return NULL;
+        }
+        return l->kw == ASH_KW_IF ? "if _:\n" : "elif _:\n";
+    default:
+        return NULL;
+    }
+}
+
 /* Write the marked lines, with a filler body for a header whose body is left out. */
 static int emit(ash_scan *scan, const char *src)
 {
@@ -752,7 +787,17 @@ static int emit(ash_scan *scan, const char *src)
         for (next = i + 1; next < n && !scan->lines[next].marked; next++) {
         }
         size_t before = out->len;
-        if (ash__buf_put(out, src + l->start, l->end - l->start) < 0) {
+        const char *token = src + l->start;
+        while (*token == ' ' || *token == '\t' || *token == '\f') {
+            token++;
+        }
+        const char *header = !l->selected && l->opens_block ? short_header(l, src, token) : NULL;
+        if (header) {
+            if (ash__buf_put(out, src + l->start, (size_t)(token - src - l->start)) < 0 ||
+                ash__buf_puts(out, header) < 0) {
+                return ASH_ENOMEM;
+            }
+        } else if (ash__buf_put(out, src + l->start, l->end - l->start) < 0) {
             return ASH_ENOMEM;
         }
         if (out->len == before || out->ptr[out->len - 1] != '\n') {

@@ -15,7 +15,8 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 
 STATS = re.compile(r"aftershock: (\d+) files: (\d+) from the parse cache, (\d+) read, "
-                   r"(\d+) parsed; (\d+) imports, (\d+) edges, (\d+) unresolved; [\d.]+ s")
+                   r"(\d+) parsed; (\d+) imports, (\d+) edges, (\d+) unresolved; [\d.]+ s"
+                   r" \(list [\d.]+, extract [\d.]+, link [\d.]+\)")
 
 TREE = {
     "pyproject.toml": "",

@@ -4,6 +4,7 @@
  * warning it gives and the default it leaves; then allocation failures at every allocation.
  * Each test writes its pyproject.toml into a fresh mkdtemp() directory.
  */
+#include "alloc_hook.h"
 #include "config.h"
 #include "util.h"
 
@@ -477,32 +478,33 @@ static void test_no_diag_callback(void **state)
 /* ---------------------------------------------------------------------------------------- */
 /* Allocation failures                                                                      */
 
-static long alloc_budget = -1; /* successful allocations left; -1: unlimited */
+typedef struct load_case {
+    fixture *f;
+    ash_config config;
+} load_case;
 
-static int take_budget(void)
+static int load_attempt(void *payload)
 {
-    if (alloc_budget == 0) {
-        return 0;
+    load_case *c = payload;
+    ash__config_init(&c->config);
+    return ash__config_load(&c->config, c->f->dir, "pyproject.toml", collect, c->f);
+}
+
+static int load_cleanup(void *payload, int rc)
+{
+    load_case *c = payload;
+    if (rc == ASH_ENOMEM) {
+        /* A failed load leaves the defaults. */
+        assert_defaults(&c->config);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_int_equal(c->config.root_count, 2);
+        assert_string_equal(c->config.roots[0], "src");
+        assert_int_equal(c->config.exclude_count, 2);
+        assert_string_equal(c->config.python, "py");
     }
-    if (alloc_budget > 0) {
-        alloc_budget--;
-    }
-    return 1;
-}
-
-static void *failing_malloc(size_t n)
-{
-    return take_budget() ? malloc(n) : NULL;
-}
-
-static void *failing_calloc(size_t n, size_t size)
-{
-    return take_budget() ? calloc(n, size) : NULL;
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-    return take_budget() ? realloc(p, n) : NULL;
+    ash__config_free(&c->config);
+    return 0;
 }
 
 static void test_allocation_failures(void **state)
@@ -516,30 +518,11 @@ static void test_allocation_failures(void **state)
                "python = \"py\"\n"
                "type-checking-imports = false\n"
                "unknown = 1\n");
-    ash_set_allocator(failing_malloc, failing_calloc, failing_realloc, free);
-    int rc = ASH_ENOMEM;
-    long n;
-    for (n = 0; rc == ASH_ENOMEM && n < 10000; n++) {
-        ash_config config;
-        ash__config_init(&config);
-        alloc_budget = n;
-        rc = ash__config_load(&config, f->dir, "pyproject.toml", collect, f);
-        alloc_budget = -1;
-        if (rc == ASH_ENOMEM) {
-            /* A failed load leaves the defaults. */
-            assert_defaults(&config);
-        } else {
-            assert_int_equal(rc, 0);
-            assert_int_equal(config.root_count, 2);
-            assert_string_equal(config.roots[0], "src");
-            assert_int_equal(config.exclude_count, 2);
-            assert_string_equal(config.python, "py");
-        }
-        ash__config_free(&config);
-    }
-    ash_set_allocator(NULL, NULL, NULL, NULL);
-    assert_int_equal(rc, 0);
-    assert_true(n > 5);
+    load_case c = {.f = f};
+    alloc_hook_install(-1);
+    long failures = alloc_hook_fail_each(load_attempt, load_cleanup, &c);
+    alloc_hook_remove();
+    assert_true(failures > 4);
 }
 
 int main(void)

@@ -10,6 +10,7 @@
  * Inputs that crash the process run in a child process, so that they fail their own test
  * instead of ending the whole run.
  */
+#include "alloc_hook.h"
 #include "extract.h"
 #include "source.h"
 #include "util.h"
@@ -1359,44 +1360,6 @@ static void test_extractor_reuse(void **state)
 /* ---------------------------------------------------------------------------------------- */
 /* Allocation failures                                                                      */
 
-static long fail_after = -1; /* allocations allowed before they fail; -1: never */
-static long allocs, live;
-
-static int may_allocate(void)
-{
-    return fail_after < 0 || allocs++ < fail_after;
-}
-
-static void *t_malloc(size_t size)
-{
-    void *p = may_allocate() ? malloc(size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_calloc(size_t count, size_t size)
-{
-    void *p = may_allocate() ? calloc(count, size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_realloc(void *ptr, size_t size)
-{
-    if (!may_allocate()) {
-        return NULL;
-    }
-    void *p = realloc(ptr, size);
-    live += p != NULL && ptr == NULL;
-    return p;
-}
-
-static void t_free(void *ptr)
-{
-    live -= ptr != NULL;
-    free(ptr);
-}
-
 /* A file that takes the other paths: conversion, CRLF, an unclosed bracket, a fallback parse,
  * a warning. */
 static const char latin1_broken[] = "# coding: latin-1\r\n"
@@ -1408,6 +1371,32 @@ static const char latin1_broken[] = "# coding: latin-1\r\n"
                                     "except ImportError:\r\n"
                                     "    pass\r\n";
 
+typedef struct parse_case {
+    const char *src;
+    size_t len;
+    size_t expect;    /* records in a successful result */
+    ash_imports *imp; /* the last run's result */
+} parse_case;
+
+static int parse_attempt(void *payload)
+{
+    parse_case *c = payload;
+    c->imp = (ash_imports *)c; /* a failure must set it to NULL */
+    return ash_imports_parse(&c->imp, c->src, c->len, "t.py", NULL, NULL);
+}
+
+/* A failure leaves no result; a success has every record. */
+static int parse_cleanup(void *payload, int rc)
+{
+    parse_case *c = payload;
+    if (rc != 0) {
+        return c->imp != NULL;
+    }
+    int good = ash_imports_count(c->imp) == c->expect;
+    ash_imports_free(c->imp);
+    return !good;
+}
+
 /*
  * Fail every allocation in turn until ash_imports_parse succeeds: each failure must be
  * ASH_ENOMEM with no result and nothing leaked. Returns the number of failing runs, or -1
@@ -1415,27 +1404,8 @@ static const char latin1_broken[] = "# coding: latin-1\r\n"
  */
 static long fail_each_allocation(const char *src, size_t len, size_t expect)
 {
-    long failures = 0;
-    for (fail_after = 0;; fail_after++) {
-        ash_imports *imp = (ash_imports *)&failures;
-        allocs = 0;
-        live = 0;
-        int rc = ash_imports_parse(&imp, src, len, "t.py", NULL, NULL);
-        if (rc == 0) {
-            int good = ash_imports_count(imp) == expect;
-            ash_imports_free(imp);
-            fail_after = -1;
-            return good && live == 0 ? failures : -1;
-        }
-        if (rc != ASH_ENOMEM || imp != NULL || live != 0 ||
-            strcmp(ash_error_last(), "out of memory") != 0) {
-            fprintf(stderr, "allocation %ld failed: rc %d, result %p, %ld block(s) leaked\n",
-                    fail_after, rc, (void *)imp, live);
-            fail_after = -1;
-            return -1;
-        }
-        failures++;
-    }
+    parse_case c = {src, len, expect, NULL};
+    return alloc_hook_fail_each(parse_attempt, parse_cleanup, &c);
 }
 
 static void test_alloc_failures(void **state)
@@ -1443,11 +1413,11 @@ static void test_alloc_failures(void **state)
     (void)state;
     /* aftershock's own allocations; tree-sitter keeps its default allocator, which never
      * returns NULL (see the next test for the shared hook) */
-    ash_set_allocator(t_malloc, t_calloc, t_realloc, t_free);
+    alloc_hook_install(-1);
     ts_set_allocator(NULL, NULL, NULL, NULL);
     long a = fail_each_allocation(every_construct, sizeof(every_construct) - 1, 21);
     long b = fail_each_allocation(latin1_broken, sizeof(latin1_broken) - 1, 3);
-    ash_set_allocator(NULL, NULL, NULL, NULL);
+    alloc_hook_remove();
     ts_set_allocator(NULL, NULL, NULL, NULL);
     assert_true(a > 10);
     assert_true(b > 5);
@@ -1455,9 +1425,9 @@ static void test_alloc_failures(void **state)
 
 static int alloc_failures_through_tree_sitter(void)
 {
-    ash_set_allocator(t_malloc, t_calloc, t_realloc, t_free);
+    alloc_hook_install(-1);
     long a = fail_each_allocation(every_construct, sizeof(every_construct) - 1, 21);
-    ash_set_allocator(NULL, NULL, NULL, NULL);
+    alloc_hook_remove();
     return a > 0 ? 0 : 1;
 }
 

@@ -2,6 +2,7 @@
  * Unit tests of analyzer/src/files.c: project root discovery, listing Python files through git
  * and by walking real trees built in a temporary directory, and gitignore-style globs.
  */
+#include "alloc_hook.h"
 #include "files.h"
 #include "util.h"
 
@@ -618,56 +619,68 @@ static void test_git_missing_falls_back_to_walk(void **state)
 /* ---------------------------------------------------------------------------------------- */
 /* Out of memory                                                                            */
 
-static long alloc_budget = -1; /* allocations left before they fail; -1: no limit */
+typedef struct listing {
+    fixture *f;
+    const char *const *expected; /* what a successful listing gives */
+    size_t n;
+    ash_file_list list;
+} listing;
 
-static int take_allocation(void)
+static int list_attempt(void *payload)
 {
-    if (alloc_budget == 0) {
-        return 0;
+    static const char *const exclude[] = {"skipped"};
+    listing *c = payload;
+    return ash__list_python_files(&c->list, c->f->dir, exclude, 1, collect_diag, c->f);
+}
+
+static int list_cleanup(void *payload, int rc)
+{
+    listing *c = payload;
+    if (rc == 0) {
+        assert_list(&c->list, c->expected, c->n);
+        ash__file_list_free(&c->list);
+    } else {
+        assert_int_equal(c->list.count, 0);
+        assert_null(c->list.paths);
     }
-    if (alloc_budget > 0) {
-        alloc_budget--;
-    }
-    return 1;
-}
-
-static void *failing_malloc(size_t size)
-{
-    return take_allocation() ? malloc(size) : NULL;
-}
-
-static void *failing_calloc(size_t count, size_t size)
-{
-    return take_allocation() ? calloc(count, size) : NULL;
-}
-
-static void *failing_realloc(void *ptr, size_t size)
-{
-    return take_allocation() ? realloc(ptr, size) : NULL;
+    return 0;
 }
 
 /* Fail the 1st, 2nd, ... allocation of a listing until one succeeds: every failure must give
- * ASH_ENOMEM and an empty list, and leak nothing (the sanitizer build checks that). */
+ * ASH_ENOMEM and an empty list, and leak nothing. */
 static void list_under_memory_pressure(fixture *f, const char *const *expected, size_t n)
 {
-    static const char *const exclude[] = {"skipped"};
-    ash_file_list list;
-    for (long budget = 0;; budget++) {
-        assert_true(budget < 100000);
-        alloc_budget = budget;
-        ash_set_allocator(failing_malloc, failing_calloc, failing_realloc, NULL);
-        int rc = ash__list_python_files(&list, f->dir, exclude, 1, collect_diag, f);
-        ash_set_allocator(NULL, NULL, NULL, NULL);
-        alloc_budget = -1;
-        if (rc == 0) {
-            break;
-        }
-        assert_int_equal(rc, ASH_ENOMEM);
-        assert_int_equal(list.count, 0);
-        assert_null(list.paths);
+    listing c = {.f = f, .expected = expected, .n = n};
+    alloc_hook_install(-1);
+    long failures = alloc_hook_fail_each(list_attempt, list_cleanup, &c);
+    alloc_hook_remove();
+    assert_true(failures > 0);
+}
+
+typedef struct root_search {
+    const char *dir;
+    char *root;
+    int rc; /* what ash__find_root returned */
+} root_search;
+
+/* The tree has no project marker: once allocations stop failing, the search must end in
+ * ASH_ENOTFOUND, which is this attempt's success. */
+static int root_attempt(void *payload)
+{
+    root_search *c = payload;
+    c->rc = ash__find_root(&c->root, c->dir);
+    return c->rc == ASH_ENOTFOUND ? 0 : c->rc;
+}
+
+static int root_cleanup(void *payload, int rc)
+{
+    root_search *c = payload;
+    if (rc == 0) {
+        assert_int_equal(c->rc, ASH_ENOTFOUND);
+    } else {
+        assert_null(c->root);
     }
-    assert_list(&list, expected, n);
-    ash__file_list_free(&list);
+    return 0;
 }
 
 static void test_out_of_memory_walk(void **state)
@@ -682,19 +695,11 @@ static void test_out_of_memory_walk(void **state)
     static const char *const expected[] = {"a.py", "pkg/b.py", "pkg/sub/c.pyi"};
     list_under_memory_pressure(f, expected, ASH_ARRAY_SIZE(expected));
 
-    char *root = NULL;
-    for (long budget = 0;; budget++) {
-        alloc_budget = budget;
-        ash_set_allocator(failing_malloc, failing_calloc, failing_realloc, NULL);
-        int rc = ash__find_root(&root, f->dir);
-        ash_set_allocator(NULL, NULL, NULL, NULL);
-        alloc_budget = -1;
-        if (rc != ASH_ENOMEM) {
-            assert_int_equal(rc, ASH_ENOTFOUND);
-            break;
-        }
-        assert_null(root);
-    }
+    root_search c = {.dir = f->dir};
+    alloc_hook_install(-1);
+    long failures = alloc_hook_fail_each(root_attempt, root_cleanup, &c);
+    alloc_hook_remove();
+    assert_true(failures >= 0);
 }
 
 static void test_out_of_memory_git(void **state)

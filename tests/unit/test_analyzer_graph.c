@@ -4,6 +4,7 @@
  * (including chains and rings deep enough to overflow a recursive search), the reverse CSR,
  * the JSON and dot writers, write errors, and allocation failures at every allocation.
  */
+#include "alloc_hook.h"
 #include "graph.h"
 #include "util.h"
 
@@ -130,84 +131,18 @@ static void assert_reverse_topological(const ash_graph *g, const uint32_t *comp)
 }
 
 /* ---------------------------------------------------------------------------------------- */
-/* A counting allocator that fails on demand                                                */
-
-static long budget = -1; /* allocations left before failing; -1: never fail */
-static long live;        /* blocks allocated and not freed */
-
-static bool grant(void)
-{
-    if (budget == 0) {
-        return false;
-    }
-    if (budget > 0) {
-        budget--;
-    }
-    return true;
-}
-
-static void *t_malloc(size_t size)
-{
-    void *p = grant() ? malloc(size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_calloc(size_t count, size_t size)
-{
-    void *p = grant() ? calloc(count, size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_realloc(void *ptr, size_t size)
-{
-    void *p = grant() ? realloc(ptr, size) : NULL;
-    live += p != NULL && ptr == NULL;
-    return p;
-}
-
-static void t_free(void *ptr)
-{
-    live -= ptr != NULL;
-    free(ptr);
-}
+/* The counting allocator, installed around the allocation failure tests                    */
 
 static int counting_setup(void **state)
 {
-    budget = -1;
-    live = 0;
-    ash_set_allocator(t_malloc, t_calloc, t_realloc, t_free);
+    alloc_hook_install(-1);
     return 0;
 }
 
 static int counting_teardown(void **state)
 {
-    ash_set_allocator(NULL, NULL, NULL, NULL);
-    budget = -1;
+    alloc_hook_remove();
     return 0;
-}
-
-/* Run `op` with allocations failing after 0, 1, 2, ... successes until it succeeds: every
- * failing run must return ASH_ENOMEM and leave no block behind. Returns the number of failing
- * runs. */
-static long fail_until_success(int (*op)(void *payload), void *payload)
-{
-    for (long n = 0; n < 1000000; n++) {
-        long before = live;
-        ash__error(ASH_OK, "%s", "");
-        budget = n;
-        int rc = op(payload);
-        budget = -1;
-        assert_int_equal(live, before);
-        if (rc == 0) {
-            return n;
-        }
-        assert_int_equal(rc, ASH_ENOMEM);
-        assert_string_equal(ash_error_last(), "out of memory");
-    }
-    fail_msg("the operation never succeeded");
-    return -1;
 }
 
 /* ---------------------------------------------------------------------------------------- */
@@ -914,8 +849,8 @@ static int op_build(void *payload)
 
 static void test_alloc_build(void **state)
 {
-    assert_true(fail_until_success(op_build, NULL) > 0);
-    assert_int_equal(live, 0);
+    assert_true(alloc_hook_fail_each(op_build, NULL, NULL) > 0);
+    assert_int_equal(alloc_hook_live, 0);
 }
 
 static int op_finish_again(void *payload)
@@ -940,10 +875,10 @@ static int op_finish_again(void *payload)
 static void test_alloc_finish_again(void **state)
 {
     ash_graph *g = sample();
-    assert_true(fail_until_success(op_finish_again, g) > 0);
+    assert_true(alloc_hook_fail_each(op_finish_again, NULL, g) > 0);
     assert_int_equal(g->edge_count, ASH_ARRAY_SIZE(sample_edges) + 1);
     ash_graph_free(g);
-    assert_int_equal(live, 0);
+    assert_int_equal(alloc_hook_live, 0);
 }
 
 static int op_components(void *payload)
@@ -997,9 +932,9 @@ static int op_write(void *payload)
 static void test_alloc_readers(void **state)
 {
     ash_graph *g = sample();
-    long base = live;
-    assert_true(fail_until_success(op_components, g) > 0);
-    assert_true(fail_until_success(op_reverse, g) > 0);
+    long base = alloc_hook_live;
+    assert_true(alloc_hook_fail_each(op_components, NULL, g) > 0);
+    assert_true(alloc_hook_fail_each(op_reverse, NULL, g) > 0);
 
     static const unsigned options[] = {
         0,
@@ -1014,13 +949,13 @@ static void test_alloc_readers(void **state)
             int rc;
             c.expected = capture(c.write, g, c.options, &rc);
             assert_int_equal(rc, 0);
-            assert_true(fail_until_success(op_write, &c) > 0);
+            assert_true(alloc_hook_fail_each(op_write, NULL, &c) > 0);
             free(c.expected);
         }
     }
-    assert_int_equal(live, base);
+    assert_int_equal(alloc_hook_live, base);
     ash_graph_free(g);
-    assert_int_equal(live, 0);
+    assert_int_equal(alloc_hook_live, 0);
 }
 
 int main(void)

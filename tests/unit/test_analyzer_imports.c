@@ -4,6 +4,7 @@
  * internal flags kept out of records, accessors on NULL and out-of-range indexes, status, the
  * empty result, and allocation failures at every allocation.
  */
+#include "alloc_hook.h"
 #include "imports.h"
 #include "util.h"
 
@@ -242,44 +243,6 @@ static void test_empty_and_null(void **state)
 /* ---------------------------------------------------------------------------------------- */
 /* Allocation failures                                                                      */
 
-static long fail_after = -1; /* allocations allowed before they fail; -1: never */
-static long allocs, live;
-
-static int may_allocate(void)
-{
-    return fail_after < 0 || allocs++ < fail_after;
-}
-
-static void *t_malloc(size_t size)
-{
-    void *p = may_allocate() ? malloc(size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_calloc(size_t count, size_t size)
-{
-    void *p = may_allocate() ? calloc(count, size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_realloc(void *ptr, size_t size)
-{
-    if (!may_allocate()) {
-        return NULL;
-    }
-    void *p = realloc(ptr, size);
-    live += p != NULL && ptr == NULL;
-    return p;
-}
-
-static void t_free(void *ptr)
-{
-    live -= ptr != NULL;
-    free(ptr);
-}
-
 /* Fill a builder with 100 records; stops at the first failure and returns it. */
 static int fill(ash_ib *ib)
 {
@@ -297,45 +260,58 @@ static int fill(ash_ib *ib)
     return 0;
 }
 
+typedef struct fill_case {
+    ash_ib ib;
+    ash_imports *imp;
+} fill_case;
+
+static int fill_attempt(void *payload)
+{
+    fill_case *c = payload;
+    memset(c, 0, sizeof(*c));
+    int rc = fill(&c->ib);
+    if (rc == 0) {
+        rc = ash__ib_finish(&c->ib, &c->imp, 0);
+    }
+    return rc;
+}
+
+static int fill_cleanup(void *payload, int rc)
+{
+    fill_case *c = payload;
+    if (rc == 0) {
+        assert_int_equal(ash_imports_count(c->imp), 100);
+        assert_record(c->imp, 99, ASH_IMPORT_STRING, 100, 0, 0, "module_99", "pkg",
+                      "module_99,module_99,module_99");
+    } else {
+        assert_null(c->imp);
+        /* the builder stays consistent: what was added before the failure is intact */
+        for (size_t i = 0; i < c->ib.count; i++) {
+            assert_int_equal(c->ib.records[i].line, i + 1);
+            assert_true(c->ib.records[i].first_name + c->ib.records[i].name_count <=
+                        c->ib.name_count);
+        }
+    }
+    ash_imports_free(c->imp);
+    ash__ib_free(&c->ib);
+    return 0;
+}
+
 static void test_alloc_failures(void **state)
 {
     (void)state;
-    ash_set_allocator(t_malloc, t_calloc, t_realloc, t_free);
-    int ok = 0;
-    for (fail_after = 0; !ok; fail_after++) {
-        ash_ib ib = {0};
-        ash_imports *imp = NULL;
-        allocs = 0;
-        live = 0;
-        int rc = fill(&ib);
-        if (rc == 0) {
-            rc = ash__ib_finish(&ib, &imp, 0);
-        }
-        if (rc == 0) {
-            ok = 1;
-            assert_int_equal(ash_imports_count(imp), 100);
-            assert_record(imp, 99, ASH_IMPORT_STRING, 100, 0, 0, "module_99", "pkg",
-                          "module_99,module_99,module_99");
-        } else {
-            assert_int_equal(rc, ASH_ENOMEM);
-            assert_null(imp);
-            /* the builder stays consistent: what was added before the failure is intact */
-            for (size_t i = 0; i < ib.count; i++) {
-                assert_int_equal(ib.records[i].line, i + 1);
-                assert_true(ib.records[i].first_name + ib.records[i].name_count <= ib.name_count);
-            }
-        }
-        ash_imports_free(imp);
-        ash__ib_free(&ib);
-        assert_int_equal(live, 0);
-    }
+    fill_case c;
+    alloc_hook_install(-1);
+    assert_true(alloc_hook_fail_each(fill_attempt, fill_cleanup, &c) > 0);
+    alloc_hook_remove();
     /* ash__imports_empty fails cleanly too */
-    fail_after = 0;
-    ash_imports *imp = (ash_imports *)&ok;
-    assert_int_equal(ash__imports_empty(&imp, 0), ASH_ENOMEM);
+    alloc_hook_install(0);
+    ash_imports *imp = (ash_imports *)&c;
+    int rc = ash__imports_empty(&imp, 0);
+    alloc_hook_remove();
+    assert_int_equal(rc, ASH_ENOMEM);
     assert_null(imp);
-    fail_after = -1;
-    ash_set_allocator(NULL, NULL, NULL, NULL);
+    assert_int_equal(alloc_hook_live, 0);
 }
 
 int main(void)

@@ -4,6 +4,7 @@
  * `:` forms, unknown names, BOM conflicts), invalid UTF-8 with its line, universal newlines,
  * the UTF-8 validator on every class of bad sequence, and allocation failures.
  */
+#include "alloc_hook.h"
 #include "source.h"
 #include "util.h"
 
@@ -352,42 +353,26 @@ static void test_utf8_check(void **state)
 /* ---------------------------------------------------------------------------------------- */
 /* Allocation failures                                                                      */
 
-static long fail_after = -1; /* allocations allowed before they fail; -1: never */
-static long allocs, live;
+typedef struct decode_case {
+    const char *text;
+    ash_source source;
+} decode_case;
 
-static int may_allocate(void)
+static int decode_attempt(void *payload)
 {
-    return fail_after < 0 || allocs++ < fail_after;
+    decode_case *c = payload;
+    return ash__source_decode(&c->source, c->text, strlen(c->text), "m.py", NULL, NULL);
 }
 
-static void *t_malloc(size_t size)
+static int decode_cleanup(void *payload, int rc)
 {
-    void *p = may_allocate() ? malloc(size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_calloc(size_t count, size_t size)
-{
-    void *p = may_allocate() ? calloc(count, size) : NULL;
-    live += p != NULL;
-    return p;
-}
-
-static void *t_realloc(void *ptr, size_t size)
-{
-    if (!may_allocate()) {
-        return NULL;
+    decode_case *c = payload;
+    if (rc == 0) {
+        assert_non_null(memchr(c->source.text, '\n', c->source.len));
+        assert_null(memchr(c->source.text, '\r', c->source.len));
+        ash__source_free(&c->source);
     }
-    void *p = realloc(ptr, size);
-    live += p != NULL && ptr == NULL;
-    return p;
-}
-
-static void t_free(void *ptr)
-{
-    live -= ptr != NULL;
-    free(ptr);
+    return 0;
 }
 
 static void test_alloc_failures(void **state)
@@ -398,28 +383,12 @@ static void test_alloc_failures(void **state)
         "import a\r\nimport b\r\n",            /* newlines into a new buffer */
         "import a\n",                          /* no allocation at all */
     };
-    ash_set_allocator(t_malloc, t_calloc, t_realloc, t_free);
+    alloc_hook_install(-1);
     for (size_t f = 0; f < ASH_ARRAY_SIZE(files); f++) {
-        int ok = 0;
-        for (fail_after = 0; !ok; fail_after++) {
-            ash_source s;
-            allocs = 0;
-            live = 0;
-            int rc = ash__source_decode(&s, files[f], strlen(files[f]), "m.py", NULL, NULL);
-            if (rc == 0) {
-                ok = 1;
-                assert_non_null(memchr(s.text, '\n', s.len));
-                assert_null(memchr(s.text, '\r', s.len));
-                ash__source_free(&s);
-            } else {
-                assert_int_equal(rc, ASH_ENOMEM);
-                assert_string_equal(ash_error_last(), "out of memory");
-            }
-            assert_int_equal(live, 0);
-        }
+        decode_case c = {.text = files[f]};
+        assert_true(alloc_hook_fail_each(decode_attempt, decode_cleanup, &c) >= 0);
     }
-    fail_after = -1;
-    ash_set_allocator(NULL, NULL, NULL, NULL);
+    alloc_hook_remove();
 }
 
 int main(void)

@@ -5,6 +5,7 @@
  * the stack or run slowly; a realistic pyproject.toml; and allocation failures at every
  * allocation.
  */
+#include "alloc_hook.h"
 #include "toml.h"
 #include "util.h"
 
@@ -971,58 +972,41 @@ static void test_pyproject(void **state)
 /* ---------------------------------------------------------------------------------------- */
 /* Allocation failures                                                                      */
 
-static long alloc_budget = -1; /* successful allocations left; -1: unlimited */
+typedef struct parse_case {
+    const char *text;
+    const char *probe; /* a key that a successful parse has */
+    ash_toml *doc;
+} parse_case;
 
-static int take_budget(void)
+static int parse_attempt(void *payload)
 {
-    if (alloc_budget == 0) {
-        return 0;
+    parse_case *c = payload;
+    c->doc = (ash_toml *)1;
+    return ash__toml_parse(&c->doc, c->text, strlen(c->text), "oom.toml");
+}
+
+static int parse_cleanup(void *payload, int rc)
+{
+    parse_case *c = payload;
+    if (rc == ASH_ENOMEM) {
+        assert_null(c->doc);
+    } else {
+        assert_int_equal(rc, 0);
+        assert_non_null(ash__toml_get(c->doc, c->probe));
+        ash__toml_free(c->doc);
     }
-    if (alloc_budget > 0) {
-        alloc_budget--;
-    }
-    return 1;
-}
-
-static void *failing_malloc(size_t n)
-{
-    return take_budget() ? malloc(n) : NULL;
-}
-
-static void *failing_calloc(size_t n, size_t size)
-{
-    return take_budget() ? calloc(n, size) : NULL;
-}
-
-static void *failing_realloc(void *p, size_t n)
-{
-    return take_budget() ? realloc(p, n) : NULL;
+    return 0;
 }
 
 /* Parse `text` with allocation N failing, for N = 0, 1, ... until it succeeds; the document
  * then has a value at `probe`. */
 static void check_allocation_failures(const char *text, const char *probe)
 {
-    ash_set_allocator(failing_malloc, failing_calloc, failing_realloc, free);
-    int rc = ASH_ENOMEM;
-    long n;
-    for (n = 0; rc == ASH_ENOMEM && n < 100000; n++) {
-        ash_toml *doc = (ash_toml *)1;
-        alloc_budget = n;
-        rc = ash__toml_parse(&doc, text, strlen(text), "oom.toml");
-        alloc_budget = -1;
-        if (rc == ASH_ENOMEM) {
-            assert_null(doc);
-            assert_string_equal(ash_error_last(), "out of memory");
-        } else {
-            assert_int_equal(rc, 0);
-            assert_non_null(ash__toml_get(doc, probe));
-            ash__toml_free(doc);
-        }
-    }
-    ash_set_allocator(NULL, NULL, NULL, NULL);
-    assert_int_equal(rc, 0);
-    assert_true(n > 3); /* there was something to fail */
+    parse_case c = {text, probe, NULL};
+    alloc_hook_install(-1);
+    long failures = alloc_hook_fail_each(parse_attempt, parse_cleanup, &c);
+    alloc_hook_remove();
+    assert_true(failures > 2); /* there was something to fail */
 }
 
 static void test_allocation_failures(void **state)

@@ -212,6 +212,11 @@ ASH_API void ash_graph_free(ash_graph *graph);
 ASH_API size_t ash_graph_node_count(const ash_graph *graph);
 /** Path of node `i`, relative to the project root; borrowed. Nodes are sorted by path. */
 ASH_API const char *ash_graph_node_path(const ash_graph *graph, size_t i);
+/** XXH3-128 of node `i`'s file content (canonical byte order) into out[16]; zeros if it could
+ *  not be read. */
+ASH_API void ash_graph_node_hash(const ash_graph *graph, size_t i, uint8_t out[16]);
+/** The dotted module name node `i` is imported as ("" if none); borrowed. */
+ASH_API const char *ash_graph_node_module(const ash_graph *graph, size_t i);
 /** Node index of relative `path`, or -1. */
 ASH_API long ash_graph_find(const ash_graph *graph, const char *path);
 /** Outgoing edges of node `i`, sorted by target then line; borrowed. */
