@@ -41,8 +41,17 @@ test-integration:
 demo: setup build
 	@bash examples/demo.sh $(BUILD)/aftershock
 
+# Per-core extraction throughput on the interpreter's standard library (files in memory), then
+# `aftershock graph` cold and warm beside `git status` on generated monorepos of 1k, 10k and
+# 100k files (BENCH_ARGS adds --corpus DIR... or other graph_bench.py options).
 bench: setup build
-	$(PYTHON) benchmarks/graph_bench.py --bin $(BUILD)/aftershock
+	@cmake --build $(BUILD) --target extract_bench >/dev/null
+	@$(PYTHON) -c 'import os, sysconfig; root = sysconfig.get_paths()["stdlib"]; \
+	    print("\n".join(os.path.join(d, f) for d, s, fs in os.walk(root) \
+	    if "site-packages" not in d for f in fs if f.endswith(".py")))' > $(BUILD)/stdlib-files.txt
+	@echo "extraction on the standard library, one thread:"
+	@$(BUILD)/extract_bench $(BUILD)/stdlib-files.txt 5
+	$(PYTHON) benchmarks/graph_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

@@ -15,7 +15,15 @@ typedef struct path_entry {
     UT_hash_handle hh;
     const char *key;
     uint32_t index;
+    int8_t is_package; /* directories: 0 not yet known, 1 no, 2 yes */
 } path_entry;
+
+/* A name that some file or directory of the project carries (a path component, without
+ * .py/.pyi): a module name no file carries cannot be found in any directory. */
+typedef struct name_entry {
+    UT_hash_handle hh;
+    char name[];
+} name_entry;
 
 typedef struct modinfo {
     UT_hash_handle hh;
@@ -44,6 +52,7 @@ struct ash_resolver {
     path_entry *path_items; /* one allocation, `count` items */
     path_entry *by_path;
     path_entry *dirs; /* owned keys */
+    name_entry *names;
     modinfo *memo;
     file_ctx *files;
     ash_buf key;
@@ -98,6 +107,55 @@ static int add_dirs(ash_resolver *r, const char *path)
     return 0;
 }
 
+static int add_name(ash_resolver *r, const char *name, size_t len)
+{
+    name_entry *e;
+    HASH_FIND(hh, r->names, name, len, e);
+    if (e) {
+        return 0;
+    }
+    e = ash__calloc(1, sizeof(*e) + len + 1);
+    if (!e) {
+        return ash__error_oom();
+    }
+    memcpy(e->name, name, len);
+    ash__uthash_oom = 0;
+    HASH_ADD(hh, r->names, name, len, e);
+    if (ash__uthash_oom) {
+        ash__free(e);
+        return ash__error_oom();
+    }
+    return 0;
+}
+
+/* Record every component of `path` (the file's without its extension) as a name. */
+static int add_names(ash_resolver *r, const char *path)
+{
+    for (const char *p = path; *p;) {
+        const char *slash = strchr(p, '/');
+        size_t len = slash ? (size_t)(slash - p) : strlen(p);
+        if (!slash) {
+            const char *dot = memchr(p, '.', len);
+            len = dot ? (size_t)(dot - p) : len;
+        }
+        if (add_name(r, p, len) < 0) {
+            return ASH_ENOMEM;
+        }
+        if (!slash) {
+            break;
+        }
+        p = slash + 1;
+    }
+    return 0;
+}
+
+static int has_name(const ash_resolver *r, const char *name, size_t len)
+{
+    name_entry *e;
+    HASH_FIND(hh, r->names, name, len, e);
+    return e != NULL;
+}
+
 int ash__resolver_new(ash_resolver **out, char *const *paths, size_t count, char *const *roots,
                       size_t root_count, const ash_envinfo *env)
 {
@@ -123,7 +181,7 @@ int ash__resolver_new(ash_resolver **out, char *const *paths, size_t count, char
         e->index = (uint32_t)i;
         ash__uthash_oom = 0;
         HASH_ADD_KEYPTR(hh, r->by_path, e->key, strlen(e->key), e);
-        if (ash__uthash_oom || add_dirs(r, paths[i]) < 0) {
+        if (ash__uthash_oom || add_dirs(r, paths[i]) < 0 || add_names(r, paths[i]) < 0) {
             ash__resolver_free(r);
             return ash__error_oom();
         }
@@ -171,6 +229,12 @@ void ash__resolver_free(ash_resolver *r)
     {
         HASH_DEL(r->dirs, e);
         ash__free(e);
+    }
+    name_entry *n, *ntmp;
+    HASH_ITER(hh, r->names, n, ntmp)
+    {
+        HASH_DEL(r->names, n);
+        ash__free(n);
     }
     modinfo *m, *mtmp;
     HASH_ITER(hh, r->memo, m, mtmp)
@@ -227,6 +291,10 @@ static int find_spec(ash_resolver *r, modinfo *m, char *const *dirs, size_t ndir
                      size_t part_len)
 {
     ash_buf *b = &r->tmp;
+    if (!has_name(r, part, part_len)) {
+        m->kind = MOD_NONE; /* os, typing, requests...: no file or directory is called that */
+        return 0;
+    }
     for (size_t i = 0; i < ndirs; i++) {
         ash__buf_clear(b);
         if ((dirs[i][0] && (ash__buf_puts(b, dirs[i]) < 0 || ash__buf_putc(b, '/') < 0)) ||
@@ -432,8 +500,27 @@ static int is_identifier(const char *s, size_t len)
     return 1;
 }
 
-/* Is `dir` a package directory (holds __init__.py or __init__.pyi)? */
+static int has_init(ash_resolver *r, const char *dir, size_t len);
+
+/* Is `dir` a package directory (holds __init__.py or __init__.pyi)? Cached per directory. */
 static int is_package_dir(ash_resolver *r, const char *dir, size_t len)
+{
+    path_entry *e = NULL;
+    if (len) {
+        HASH_FIND(hh, r->dirs, dir, len, e);
+        if (e && e->is_package) {
+            return e->is_package == 2;
+        }
+    }
+    int yes = has_init(r, dir, len);
+    if (e) {
+        e->is_package = (int8_t)(yes ? 2 : 1);
+    }
+    return yes;
+}
+
+/* Does directory `dir` hold an __init__.py or __init__.pyi? */
+static int has_init(ash_resolver *r, const char *dir, size_t len)
 {
     ash_buf *b = &r->tmp;
     ash__buf_clear(b);
@@ -849,13 +936,68 @@ static size_t top_name(const char *root, const char *path, const char **name)
     return 0;
 }
 
+/* Length of the directory part of path[0..len) (0 at the top). */
+static size_t dirname_length_n(const char *path, size_t len)
+{
+    while (len && path[len - 1] != '/') {
+        len--;
+    }
+    return len ? len - 1 : 0;
+}
+
+static size_t dirname_length(const char *path)
+{
+    return dirname_length_n(path, strlen(path));
+}
+
+/* Index of the root path[0..len) (`nonempty` 0: the project root ""), or -1. */
+static long root_index(const ash_resolver *r, path_entry *roots, const char *path, size_t len,
+                       int nonempty)
+{
+    path_entry *e;
+    if (!nonempty) {
+        len = 0;
+    }
+    HASH_FIND(hh, roots, len ? path : "", len, e);
+    (void)r;
+    return e ? (long)e->index : -1;
+}
+
 void ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload)
 {
     top_entry *seen = NULL, *e, *tmp;
+    path_entry *roots = NULL, *items = ash__calloc(r->root_count + 1, sizeof(path_entry));
+    if (!items) {
+        return;
+    }
+    for (size_t k = 0; k < r->root_count; k++) {
+        path_entry *have;
+        HASH_FIND(hh, roots, r->roots[k], strlen(r->roots[k]), have);
+        if (!have) {
+            items[k].key = r->roots[k];
+            items[k].index = (uint32_t)k;
+            ash__uthash_oom = 0;
+            HASH_ADD_KEYPTR(hh, roots, items[k].key, strlen(items[k].key), &items[k]);
+            if (ash__uthash_oom) {
+                goto done;
+            }
+        }
+    }
+    /* A top-level module of root R is R/x.py or R/x/__init__.py: the candidates of a path are
+     * its directory and, for an __init__, the directory above, looked up among the roots. */
     for (size_t i = 0; i < r->count; i++) {
-        for (size_t k = 0; k < r->root_count; k++) {
+        const char *path = r->paths[i];
+        size_t dir = dirname_length(path), up = dirname_length_n(path, dir);
+        const char *base = path + (dir ? dir + 1 : 0);
+        int init = strncmp(base, "__init__.", 9) == 0;
+        size_t candidates[2] = {dir, up};
+        for (int c = 0; c < 1 + init; c++) {
+            long k = root_index(r, roots, path, candidates[c], c == 1 || dir > 0);
+            if (k < 0) {
+                continue;
+            }
             const char *name;
-            size_t len = top_name(r->roots[k], r->paths[i], &name);
+            size_t len = top_name(r->roots[k], path, &name);
             if (!len || !is_identifier(name, len) || (len == 8 && !memcmp(name, "__init__", 8))) {
                 continue;
             }
@@ -866,22 +1008,22 @@ void ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload)
                     goto done;
                 }
                 memcpy(e->name, name, len);
-                e->root = k;
+                e->root = (size_t)k;
                 ash__uthash_oom = 0;
                 HASH_ADD(hh, seen, name, len, e);
                 if (ash__uthash_oom) {
                     ash__free(e);
                     goto done;
                 }
-            } else if (e->root != k && !e->warned) {
+            } else if (e->root != (size_t)k && !e->warned) {
                 e->warned = 1;
-                size_t first = e->root < k ? e->root : k;
+                size_t first = e->root < (size_t)k ? e->root : (size_t)k;
+                size_t second = e->root < (size_t)k ? (size_t)k : e->root;
                 ash__diag(diag, payload, NULL,
                           "module '%s' is in source roots '%s' and '%s'; imports resolve to "
                           "'%s' (roots are searched in order: the project root, then by path)",
                           e->name, r->roots[first][0] ? r->roots[first] : ".",
-                          r->roots[first == k ? e->root : k][0] ? r->roots[first == k ? e->root : k]
-                                                                : ".",
+                          r->roots[second][0] ? r->roots[second] : ".",
                           r->roots[first][0] ? r->roots[first] : ".");
             }
         }
@@ -892,4 +1034,6 @@ done:
         HASH_DEL(seen, e);
         ash__free(e);
     }
+    HASH_CLEAR(hh, roots);
+    ash__free(items);
 }
