@@ -17,8 +17,8 @@
  */
 #include "envinfo.h"
 
-#include "ash_uthash.h"
 #include "hash.h"
+#include "names.h"
 #include "proc.h"
 
 #include <errno.h>
@@ -52,18 +52,12 @@ static const char probe[] =
     "'.pth')):\n"
     "            seen.add(n); print('top', n, '-')\n";
 
-typedef struct name_entry {
-    UT_hash_handle hh;
-    const char *dist; /* NULL for stdlib names */
-    char name[];
-} name_entry;
-
 struct ash_envinfo {
     int available;
     char *version;
     char *python;
-    name_entry *stdlib;
-    name_entry *top;
+    ash_name *stdlib;
+    ash_name *top;
     char *text; /* the facts, kept for the cache file */
 };
 
@@ -82,54 +76,17 @@ const char *ash__envinfo_python(const ash_envinfo *env)
     return env && env->python ? env->python : "";
 }
 
-static void free_names(name_entry **set)
-{
-    name_entry *e, *tmp;
-    HASH_ITER(hh, *set, e, tmp)
-    {
-        HASH_DEL(*set, e);
-        ash__free((void *)e->dist);
-        ash__free(e);
-    }
-}
-
 void ash__envinfo_free(ash_envinfo *env)
 {
     if (!env) {
         return;
     }
-    free_names(&env->stdlib);
-    free_names(&env->top);
+    ash__names_free(&env->stdlib);
+    ash__names_free(&env->top);
     ash__free(env->version);
     ash__free(env->python);
     ash__free(env->text);
     ash__free(env);
-}
-
-static int add_name(name_entry **set, const char *name, size_t len, const char *dist)
-{
-    name_entry *e;
-    HASH_FIND(hh, *set, name, len, e);
-    if (e) {
-        return 0;
-    }
-    e = ash__calloc(1, sizeof(*e) + len + 1);
-    if (!e) {
-        return ash__error_oom();
-    }
-    memcpy(e->name, name, len);
-    if (dist && strcmp(dist, "-") != 0 && !(e->dist = ash__strdup(dist))) {
-        ash__free(e);
-        return ash__error_oom();
-    }
-    ash__uthash_oom = 0;
-    HASH_ADD(hh, *set, name, len, e);
-    if (ash__uthash_oom) {
-        ash__free((void *)e->dist);
-        ash__free(e);
-        return ash__error_oom();
-    }
-    return 0;
 }
 
 /* Read the fact lines of `text` into env. */
@@ -148,13 +105,13 @@ static int parse_facts(ash_envinfo *env, char *text)
             ash__free(env->version);
             rc = (env->version = ash__strdup(arg)) ? 0 : ash__error_oom();
         } else if (strcmp(line, "stdlib") == 0) {
-            rc = add_name(&env->stdlib, arg, strlen(arg), NULL);
+            rc = ash__names_add(&env->stdlib, arg, strlen(arg), NULL);
         } else if (strcmp(line, "top") == 0) {
             char *d = strchr(arg, ' ');
             if (d) {
                 *d++ = '\0';
             }
-            rc = add_name(&env->top, arg, strlen(arg), d);
+            rc = ash__names_add(&env->top, arg, strlen(arg), d && strcmp(d, "-") != 0 ? d : NULL);
         }
         *sp = ' ';
         if (rc < 0) {
@@ -327,18 +284,16 @@ done:
 ash_origin ash__envinfo_classify(const ash_envinfo *env, const char *name, size_t len,
                                  const char **dist)
 {
-    name_entry *e;
     *dist = NULL;
     if (!env || !env->available) {
         return ASH_ORIGIN_UNKNOWN;
     }
-    HASH_FIND(hh, env->stdlib, name, len, e);
-    if (e) {
+    if (ash__names_find(env->stdlib, name, len)) {
         return ASH_ORIGIN_STDLIB;
     }
-    HASH_FIND(hh, env->top, name, len, e);
+    ash_name *e = ash__names_find(env->top, name, len);
     if (e) {
-        *dist = e->dist;
+        *dist = e->value;
         return ASH_ORIGIN_THIRD_PARTY;
     }
     return ASH_ORIGIN_UNKNOWN;

@@ -6,6 +6,7 @@
 #include "resolve.h"
 
 #include "ash_uthash.h"
+#include "names.h"
 
 #include <string.h>
 
@@ -17,13 +18,6 @@ typedef struct path_entry {
     uint32_t index;
     int8_t is_package; /* directories: 0 not yet known, 1 no, 2 yes */
 } path_entry;
-
-/* A name that some file or directory of the project carries (a path component, without
- * .py/.pyi): a module name no file carries cannot be found in any directory. */
-typedef struct name_entry {
-    UT_hash_handle hh;
-    char name[];
-} name_entry;
 
 typedef struct modinfo {
     UT_hash_handle hh;
@@ -52,7 +46,8 @@ struct ash_resolver {
     path_entry *path_items; /* one allocation, `count` items */
     path_entry *by_path;
     path_entry *dirs; /* owned keys */
-    name_entry *names;
+    ash_name *names;  /* every path component (file names without .py/.pyi): a module name
+                         no file or directory carries is found in no directory */
     modinfo *memo;
     file_ctx *files;
     ash_buf key;
@@ -107,27 +102,6 @@ static int add_dirs(ash_resolver *r, const char *path)
     return 0;
 }
 
-static int add_name(ash_resolver *r, const char *name, size_t len)
-{
-    name_entry *e;
-    HASH_FIND(hh, r->names, name, len, e);
-    if (e) {
-        return 0;
-    }
-    e = ash__calloc(1, sizeof(*e) + len + 1);
-    if (!e) {
-        return ash__error_oom();
-    }
-    memcpy(e->name, name, len);
-    ash__uthash_oom = 0;
-    HASH_ADD(hh, r->names, name, len, e);
-    if (ash__uthash_oom) {
-        ash__free(e);
-        return ash__error_oom();
-    }
-    return 0;
-}
-
 /* Record every component of `path` (the file's without its extension) as a name. */
 static int add_names(ash_resolver *r, const char *path)
 {
@@ -138,7 +112,7 @@ static int add_names(ash_resolver *r, const char *path)
             const char *dot = memchr(p, '.', len);
             len = dot ? (size_t)(dot - p) : len;
         }
-        if (add_name(r, p, len) < 0) {
+        if (ash__names_add(&r->names, p, len, NULL) < 0) {
             return ASH_ENOMEM;
         }
         if (!slash) {
@@ -151,9 +125,7 @@ static int add_names(ash_resolver *r, const char *path)
 
 static int has_name(const ash_resolver *r, const char *name, size_t len)
 {
-    name_entry *e;
-    HASH_FIND(hh, r->names, name, len, e);
-    return e != NULL;
+    return ash__names_find(r->names, name, len) != NULL;
 }
 
 int ash__resolver_new(ash_resolver **out, char *const *paths, size_t count, char *const *roots,
@@ -230,12 +202,7 @@ void ash__resolver_free(ash_resolver *r)
         HASH_DEL(r->dirs, e);
         ash__free(e);
     }
-    name_entry *n, *ntmp;
-    HASH_ITER(hh, r->names, n, ntmp)
-    {
-        HASH_DEL(r->names, n);
-        ash__free(n);
-    }
+    ash__names_free(&r->names);
     modinfo *m, *mtmp;
     HASH_ITER(hh, r->memo, m, mtmp)
     {
