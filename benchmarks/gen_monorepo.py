@@ -18,14 +18,15 @@ Packages nest 1-5 deep; __init__.py files are empty, small, or re-export submodu
 modules have a .pyi stub beside them; each distribution has a py.typed. Tests directories hold
 conftest.py chains, test_*.py and *_test.py files and helpers.
 
-Imports use every form Python has, at frequencies resembling real code (absolute, aliased,
+Imports take every form Python has, at frequencies resembling real code (absolute, aliased,
 parenthesised, relative, star, backslash-continued, __future__, lazy in functions, under
 `if TYPE_CHECKING:` with or without else, in try/except ImportError, importlib.import_module,
 __import__, pytest_plugins), with stdlib, third-party and unknown modules and names. Module
 bodies (classes, docstrings, f-strings, match, decorators, comments, ...) make import statements
 about 4-5% of the bytes. A few files are CRLF, tab-indented, latin-1 with a coding cookie, or
-start with a BOM, and four are deliberately bad: a syntax error, an empty file, a NUL byte and
-invalid UTF-8 (see --manifest).
+start with a BOM; half the 150-260 KB giants are generated data tables. Four files are bad as in
+real repositories: a committed merge conflict (syntax error), an empty module, one with a NUL
+byte, one with invalid UTF-8 in a string (their paths: --manifest).
 
 The import graph is planned, not left to chance. Units (distributions) are ordered and import
 only earlier units; inside a unit, modules import only lower-ranked modules, except for planted
@@ -247,7 +248,7 @@ class Module:
     name: str  # dotted; "" for files that are not importable
     path: str
     unit: Unit | None
-    kind: str  # init module stub test conftest helper plugin script
+    kind: str  # init module stub | test-init test conftest helper plugin | script
     size: int
     is_package: bool = False
     rel_top: int = 0  # relative imports may not climb above this many leading name parts
@@ -266,7 +267,6 @@ class Module:
     bad: str = ""
     style: str = "plain"  # plain crlf tabs latin1 bom utf8
     rank: int = 0
-    subject: Module | None = None  # for tests: the module under test
     depth: int = 0
 
     @property
@@ -382,7 +382,7 @@ class Planner:
         for i, (kind, pkg) in enumerate([specs[0]] + rest):
             self.units.append(self.make_unit(i, kind, pkg))
 
-        fixed = 12  # root files and root tests/ scaffolding, see plan_root
+        fixed = 12  # the root files and tests/ scaffolding of plan_root_scaffold
         weights = [3.0] + [self.r.lognormvariate(0, 0.55) for _ in self.units[1:]]
         total = n - fixed
         budgets = [max(14, int(total * w / sum(weights))) for w in weights]
@@ -548,7 +548,6 @@ class Planner:
             t = self.add(Module(f"{dotted}.{fname}" if dotted else "", f"{directory}/{fname}.py",
                                 u, "test", self.size_for("test")))
             t.rel_top = rel_top
-            t.subject = subject
             self.symbols(t)
             budget -= 1
             t.imports.append((subject, "top"))
@@ -870,9 +869,6 @@ class Renderer:
         self.r = FastRandom(f"monorepo-file/{seed}/{m.path}")
         self.m = m
         self.p = planner
-        self.stdlib: list[str] = []
-        self.third: list[str] = []
-        self.first: list[str] = []
         self.n_imports = 0
         self.import_bytes = 0
         self.need: set[str] = set()  # stdlib modules the generated body relies on
@@ -1492,7 +1488,8 @@ class Renderer:
                 methods += 1
             name = f"test_{r.choice(VERBS)}_{self.word()}_{i}"
             if r.random() < 0.2:
-                out.append(f'{ind}@pytest.mark.parametrize(\n{ind}    ("{self.var()}", "expected"),\n'
+                out.append(f"{ind}@pytest.mark.parametrize(\n"
+                           f'{ind}    ("{self.var()}", "expected"),\n'
                            f"{ind}    [\n{ind}        (1, 2),\n"
                            f"{ind}        ({self.word()!r}, None),\n"
                            f"{ind}    ],\n{ind})\n")
