@@ -204,7 +204,9 @@ static size_t merge_edges(ash_edge *edges, uint32_t *start, size_t n)
     uint32_t begin = start[0];
     for (size_t i = 0; i < n; i++) {
         uint32_t end = start[i + 1];
-        qsort(edges + begin, end - begin, sizeof *edges, edge_cmp);
+        if (end - begin > 1) {
+            qsort(edges + begin, end - begin, sizeof *edges, edge_cmp);
+        }
         start[i] = (uint32_t)kept;
         for (uint32_t e = begin; e < end; e++) {
             ash_edge *last = kept > start[i] ? &edges[kept - 1] : NULL;

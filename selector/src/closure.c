@@ -86,7 +86,9 @@ static int component_key(ash_key *out, const ash_graph *g, const uint32_t *comp,
             (*deps)[ndeps++] = done[d];
         }
     }
-    qsort(*deps, ndeps, sizeof(ash_key), cmp_key);
+    if (ndeps > 1) {
+        qsort(*deps, ndeps, sizeof(ash_key), cmp_key);
+    }
     for (size_t k = 0; k < ndeps; k++) {
         if (k == 0 || memcmp(&(*deps)[k], &(*deps)[k - 1], sizeof(ash_key)) != 0) {
             ash__hasher_field(&h, "dep", (*deps)[k].bytes, sizeof(ash_key));

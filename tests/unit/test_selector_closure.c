@@ -19,14 +19,14 @@ typedef struct edge {
     uint32_t from, to;
 } edge;
 
-/* A graph of files "f0.py".."f<n-1>.py" with content hashes content[i] (one byte each). */
+/* A graph of files "f000000.py".. with content hashes content[i] (one byte each). */
 static ash_graph *make(size_t n, const uint8_t *content, const edge *edges, size_t nedges)
 {
     char **paths = ash__calloc(n, sizeof(char *));
     assert_non_null(paths);
     for (size_t i = 0; i < n; i++) {
         char name[32];
-        snprintf(name, sizeof(name), "f%zu.py", i);
+        snprintf(name, sizeof(name), "f%06zu.py", i); /* sorted: nodes are in path order */
         paths[i] = ash__strdup(name);
     }
     ash_graph *g;
