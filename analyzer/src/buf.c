@@ -325,3 +325,36 @@ int ash_write_json_string(FILE *stream, const char *s)
     ash__buf_free(&buf);
     return rc;
 }
+
+int ash__strings_add(ash_strings *list, const char *s, size_t len)
+{
+    void *items = list->items;
+    if (ash__grow(&items, &list->cap, list->count + 1, sizeof(char *)) < 0) {
+        return ASH_ENOMEM;
+    }
+    list->items = items;
+    if (!(list->items[list->count] = ash__strndup(s, len))) {
+        return ash__error_oom();
+    }
+    list->count++;
+    return 0;
+}
+
+int ash__strings_add_unique(ash_strings *list, const char *s, size_t len)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        if (strlen(list->items[i]) == len && strncmp(list->items[i], s, len) == 0) {
+            return 0;
+        }
+    }
+    return ash__strings_add(list, s, len);
+}
+
+void ash__strings_free(ash_strings *list)
+{
+    for (size_t i = 0; i < list->count; i++) {
+        ash__free(list->items[i]);
+    }
+    ash__free(list->items);
+    memset(list, 0, sizeof(*list));
+}

@@ -758,40 +758,8 @@ static int has_prefix_dir(char *const *paths, size_t count, const char *dir)
     return 0;
 }
 
-typedef struct str_list {
-    char **items;
-    size_t count, cap;
-} str_list;
-
-static int list_add(str_list *l, const char *s, size_t len)
-{
-    for (size_t i = 0; i < l->count; i++) {
-        if (strlen(l->items[i]) == len && strncmp(l->items[i], s, len) == 0) {
-            return 0;
-        }
-    }
-    void *items = l->items;
-    if (ash__grow(&items, &l->cap, l->count + 1, sizeof(char *)) < 0) {
-        return ASH_ENOMEM;
-    }
-    l->items = items;
-    if (!(l->items[l->count] = ash__strndup(s, len))) {
-        return ash__error_oom();
-    }
-    l->count++;
-    return 0;
-}
-
-static void list_free(str_list *l)
-{
-    for (size_t i = 0; i < l->count; i++) {
-        ash__free(l->items[i]);
-    }
-    ash__free(l->items);
-}
-
 /* Distribution roots: directories with a packaging marker, or their src/. */
-static int dist_roots(str_list *out, char *const *paths, size_t count, char *const *markers,
+static int dist_roots(ash_strings *out, char *const *paths, size_t count, char *const *markers,
                       size_t marker_count)
 {
     char buf[4096];
@@ -807,8 +775,8 @@ static int dist_roots(str_list *out, char *const *paths, size_t count, char *con
         }
         memcpy(buf, p, len);
         memcpy(buf + len, "/src", 5);
-        int rc =
-            has_prefix_dir(paths, count, buf) ? list_add(out, buf, len + 4) : list_add(out, p, len);
+        int rc = has_prefix_dir(paths, count, buf) ? ash__strings_add_unique(out, buf, len + 4)
+                                                   : ash__strings_add_unique(out, p, len);
         if (rc < 0) {
             return rc;
         }
@@ -819,17 +787,17 @@ static int dist_roots(str_list *out, char *const *paths, size_t count, char *con
 int ash__detect_roots(char ***out, size_t *count, char *const *paths, size_t path_count,
                       char *const *marker_paths, size_t marker_count)
 {
-    str_list roots = {0}, dists = {0};
+    ash_strings roots = {0}, dists = {0};
     char buf[4096];
-    int rc = list_add(&roots, "", 0);
+    int rc = ash__strings_add_unique(&roots, "", 0);
     if (rc == 0 && has_prefix_dir(paths, path_count, "src")) {
-        rc = list_add(&roots, "src", 3);
+        rc = ash__strings_add_unique(&roots, "src", 3);
     }
     if (rc == 0) {
         rc = dist_roots(&dists, paths, path_count, marker_paths, marker_count);
     }
     for (size_t i = 0; rc == 0 && i < dists.count; i++) {
-        rc = list_add(&roots, dists.items[i], strlen(dists.items[i]));
+        rc = ash__strings_add_unique(&roots, dists.items[i], strlen(dists.items[i]));
     }
     for (size_t i = 0; rc == 0 && i < path_count; i++) {
         const char *p = paths[i];
@@ -862,12 +830,12 @@ int ash__detect_roots(char ***out, size_t *count, char *const *paths, size_t pat
             inside = strncmp(dists.items[k], buf, n) == 0 && buf[n] == '/';
         }
         if (!inside) {
-            rc = list_add(&roots, buf, parent);
+            rc = ash__strings_add_unique(&roots, buf, parent);
         }
     }
-    list_free(&dists);
+    ash__strings_free(&dists);
     if (rc < 0) {
-        list_free(&roots);
+        ash__strings_free(&roots);
         return rc;
     }
     qsort(roots.items + 1, roots.count - 1, sizeof(char *), cmp_str);

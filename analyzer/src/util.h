@@ -75,6 +75,18 @@ char *ash__buf_detach(ash_buf *buf);
 void ash__buf_clear(ash_buf *buf);
 void ash__buf_free(ash_buf *buf);
 
+/* A growable list of owned strings. Zero-initialise. */
+typedef struct ash_strings {
+    char **items;
+    size_t count, cap;
+} ash_strings;
+
+/* Append a copy of s[0..len). 0 or ASH_ENOMEM. */
+int ash__strings_add(ash_strings *list, const char *s, size_t len);
+/* Append unless an equal string is in the list already (a linear search: short lists). */
+int ash__strings_add_unique(ash_strings *list, const char *s, size_t len);
+void ash__strings_free(ash_strings *list);
+
 /* Read the whole file at `path` into `*out` (owned, NUL-terminated, `*len` bytes). Files larger
  * than `limit` bytes (0: no limit) fail with ASH_EINVAL and set `*len` to their size. */
 int ash__read_file(char **out, size_t *len, const char *path, size_t limit);
