@@ -197,7 +197,10 @@ long ash__pcache_find(const ash_pcache *c, const char *path)
     return -1;
 }
 
+/* qsort has no context argument in C11: the cache being sorted is passed through this, under
+ * sort_lock (one for all caches: two projects may be built on two threads). */
 static const ash_pcache *sort_cache;
+static pthread_mutex_t sort_lock = PTHREAD_MUTEX_INITIALIZER;
 
 static int cmp_by_hash(const void *a, const void *b)
 {
@@ -216,8 +219,10 @@ long ash__pcache_find_hash(ash_pcache *c, const ash_hash *hash)
             for (uint32_t i = 0; i < c->count; i++) {
                 c->by_hash[i] = i;
             }
-            sort_cache = c; /* under the lock; qsort has no context argument in C11 */
+            pthread_mutex_lock(&sort_lock);
+            sort_cache = c;
             qsort(c->by_hash, c->count, sizeof(uint32_t), cmp_by_hash);
+            pthread_mutex_unlock(&sort_lock);
             c->by_hash_ready = 1;
         }
     }
