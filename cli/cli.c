@@ -93,11 +93,18 @@ void cli_print_help(const cli_command *cmd, FILE *out)
     fprintf(out, "usage: aftershock %s [options]%s%s\n\n%s\n\noptions:\n", cmd->name,
             cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary);
     for (const cli_option *o = cmd->options; o->id; o++) {
-        char left[64];
-        snprintf(left, sizeof(left), "%s%c%s--%s%s%s", o->short_name ? "-" : "",
-                 o->short_name ? o->short_name : ' ', o->short_name ? ", " : "  ", o->name,
+        char left[96];
+        snprintf(left, sizeof(left), "%s--%s%s%s", o->short_name ? "-x, " : "    ", o->name,
                  o->arg ? " " : "", o->arg ? o->arg_name : "");
-        fprintf(out, "  %-30s %s\n", left + (o->short_name ? 0 : 1), o->help);
+        if (o->short_name) {
+            left[1] = o->short_name;
+        }
+        /* a long left column gets the help on the next line, as argparse does */
+        if (strlen(left) > 30) {
+            fprintf(out, "  %s\n  %-30s %s\n", left, "", o->help);
+        } else {
+            fprintf(out, "  %-30s %s\n", left, o->help);
+        }
     }
     fprintf(out, "  %-30s %s\n", "-h, --help", "show this help and exit");
 }
