@@ -5,9 +5,9 @@
  */
 #include "alloc_hook.h"
 #include "pytest_config.h"
+#include "tmp_tree.h"
 
 #include <errno.h>
-#include <ftw.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -19,7 +19,6 @@
 
 #include <cmocka.h>
 
-static char root[256];
 static char diags[8][512];
 static int ndiags;
 
@@ -32,48 +31,29 @@ static void on_diag(const char *path, const char *message, void *payload)
     ndiags++;
 }
 
-static void put(const char *rel, const char *text)
-{
-    char path[1024], dir[1024];
-    snprintf(path, sizeof(path), "%s/%s", root, rel);
-    snprintf(dir, sizeof(dir), "%s", path);
-    for (char *p = dir + strlen(root) + 1; (p = strchr(p, '/')); p++) {
-        *p = '\0';
-        mkdir(dir, 0755);
-        *p = '/';
-    }
-    FILE *f = fopen(path, "w");
-    assert_non_null(f);
-    fputs(text, f);
-    fclose(f);
-}
-
-static int rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
-{
-    (void)st, (void)flag, (void)ftw;
-    return remove(path);
-}
-
 static int setup(void **state)
 {
     (void)state;
-    snprintf(root, sizeof(root), "/tmp/ash_pytest_config_XXXXXX");
-    assert_non_null(mkdtemp(root));
     ndiags = 0;
-    return 0;
+    return tmp_tree_make("ash_pytest_config_");
 }
 
 static int teardown(void **state)
 {
     (void)state;
-    nftw(root, rm_entry, 16, FTW_DEPTH | FTW_PHYS);
+    tmp_tree_remove();
     return 0;
+}
+
+static void put(const char *rel, const char *text)
+{
+    assert_int_equal(tmp_tree_put(rel, text), 0);
 }
 
 static ash_pytest_config load(const char *start)
 {
     ash_pytest_config c;
-    assert_int_equal(ash__pytest_config_load(&c, root, start, on_diag, NULL), 0);
+    assert_int_equal(ash__pytest_config_load(&c, tmp_root, start, on_diag, NULL), 0);
     return c;
 }
 
@@ -251,7 +231,7 @@ static void test_conftest_chain(void **state)
     assert_int_equal(ash__pytest_conftests(&chain, &c, "sub/tests/unit/test_a.py", exists_in_set,
                                            (void *)present),
                      0);
-    /* from the rootdir down; the project root's conftest.py is above the rootdir */
+    /* from the rootdir down; the project tmp_root's conftest.py is above the rootdir */
     static const char *const want[] = {"sub/conftest.py", "sub/tests/unit/conftest.py"};
     assert_list(&chain, want, 2);
     ash__strings_free(&chain);
@@ -261,7 +241,7 @@ static void test_conftest_chain(void **state)
 static int attempt_load(void *payload)
 {
     ash_pytest_config *c = payload;
-    return ash__pytest_config_load(c, root, "sub", NULL, NULL);
+    return ash__pytest_config_load(c, tmp_root, "sub", NULL, NULL);
 }
 
 static int cleanup_load(void *payload, int rc)
