@@ -4,6 +4,7 @@
  * "everything" with a warning when git cannot answer.
  */
 #include "changes.h"
+#define TMP_TREE_PREFIX "ash_changes_"
 #include "tmp_tree.h"
 
 #include <setjmp.h>
@@ -26,25 +27,6 @@ static void on_diag(const char *path, const char *message, void *payload)
     (void)path, (void)payload;
     snprintf(last_diag, sizeof(last_diag), "%s", message);
     ndiags++;
-}
-
-static int setup(void **state)
-{
-    (void)state;
-    ndiags = 0;
-    return tmp_tree_make("ash_changes_");
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_tree_remove();
-    return 0;
-}
-
-static void put(const char *rel, const char *text)
-{
-    assert_int_equal(tmp_tree_put(rel, text), 0);
 }
 
 static void sh(const char *fmt, ...)
@@ -94,6 +76,7 @@ static void expect(ash_changes_mode mode, const char *ref, const char *const *wa
 static void test_worktree_against_head(void **state)
 {
     (void)state;
+    ndiags = 0;
     committed_repo();
     expect(ASH_CHANGES_WORKTREE, NULL, NULL, 0);
     put("a.py", "a2\n"); /* modified, unstaged */
@@ -159,7 +142,7 @@ static void test_fails_open(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tmp_tree_setup, tmp_tree_teardown)
     const struct CMUnitTest tests[] = {
         T(test_worktree_against_head),
         T(test_since_a_revision),

@@ -5,6 +5,7 @@
  */
 #include "alloc_hook.h"
 #include "pytest_config.h"
+#define TMP_TREE_PREFIX "ash_pytest_config_"
 #include "tmp_tree.h"
 
 #include <errno.h>
@@ -31,25 +32,6 @@ static void on_diag(const char *path, const char *message, void *payload)
     ndiags++;
 }
 
-static int setup(void **state)
-{
-    (void)state;
-    ndiags = 0;
-    return tmp_tree_make("ash_pytest_config_");
-}
-
-static int teardown(void **state)
-{
-    (void)state;
-    tmp_tree_remove();
-    return 0;
-}
-
-static void put(const char *rel, const char *text)
-{
-    assert_int_equal(tmp_tree_put(rel, text), 0);
-}
-
 static ash_pytest_config load(const char *start)
 {
     ash_pytest_config c;
@@ -68,6 +50,7 @@ static void assert_list(const ash_strings *l, const char *const *want, size_t n)
 static void test_defaults_without_config(void **state)
 {
     (void)state;
+    ndiags = 0;
     put("pkg/mod.py", "");
     ash_pytest_config c = load("");
     assert_string_equal(c.rootdir, "");
@@ -197,6 +180,7 @@ static void test_setup_py_and_plain_files(void **state)
 static void test_malformed_files_warn(void **state)
 {
     (void)state;
+    ndiags = 0;
     put("pyproject.toml", "[tool.pytest.ini_options\ntestpaths = 1\n");
     put("tox.ini", "[pytest]\nthis line is wrong\ntestpaths = t\n");
     ash_pytest_config c = load("");
@@ -269,7 +253,7 @@ static void test_alloc_failures(void **state)
 
 int main(void)
 {
-#define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
+#define T(f) cmocka_unit_test_setup_teardown(f, tmp_tree_setup, tmp_tree_teardown)
     const struct CMUnitTest tests[] = {
         T(test_defaults_without_config),
         T(test_pytest_ini),

@@ -53,4 +53,34 @@ static inline void tmp_tree_remove(void)
     nftw(tmp_root, tmp_tree__remove, 16, FTW_DEPTH | FTW_PHYS);
 }
 
+/* cmocka fixtures and a checked `put`, for test files that define TMP_TREE_PREFIX (the
+ * temporary directory's name) before including this. */
+#ifdef TMP_TREE_PREFIX
+// clang-format off: cmocka needs these before it
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+// clang-format on
+
+static int tmp_tree_setup(void **state)
+{
+    (void)state;
+    return tmp_tree_make(TMP_TREE_PREFIX);
+}
+
+static int tmp_tree_teardown(void **state)
+{
+    (void)state;
+    tmp_tree_remove();
+    return 0;
+}
+
+static void put(const char *rel, const char *text)
+{
+    assert_int_equal(tmp_tree_put(rel, text), 0);
+}
+#endif
+
 #endif
