@@ -5,8 +5,6 @@
  * otherwise; then resolve every import and link the graph. Warnings are collected per file by
  * the workers and reported by the calling thread in path order, so output is deterministic.
  */
-#include "project.h"
-
 #include "ash_uthash.h"
 #include "config.h"
 #include "envinfo.h"
@@ -18,6 +16,7 @@
 #include "pcache.h"
 #include "resolve.h"
 #include "source.h"
+#include "util.h"
 
 #include <errno.h>
 #include <fcntl.h>

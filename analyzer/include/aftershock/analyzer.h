@@ -107,17 +107,20 @@ typedef struct ash_imports ash_imports;
 
 /** Extraction status bits, see `ash_imports_status`. */
 enum {
-    ASH_SOURCE_SYNTAX_ERROR = 1 << 0, /**< parts did not parse; what could be recovered is kept */
+    /** A lexical error anywhere (unclosed bracket or string, stray closing bracket), or a grammar
+     *  error in an import statement or the block headers around one (only those are parsed);
+     *  what could be recovered is kept. */
+    ASH_SOURCE_SYNTAX_ERROR = 1 << 0,
     ASH_SOURCE_BINARY = 1 << 1,       /**< NUL bytes: Python refuses the file; no imports */
     ASH_SOURCE_BAD_ENCODING = 1 << 2, /**< not valid in its declared encoding */
-    ASH_SOURCE_TOO_LARGE = 1 << 3,    /**< larger than the configured limit; not read */
+    ASH_SOURCE_TOO_LARGE = 1 << 3,    /**< larger than 256 MiB (no Python source is); not read */
 };
 
 /**
  * Extract the imports of Python source `data[0..len)` (raw file bytes: BOM and PEP 263 coding
  * cookie are honoured). `path` only names the file in warnings sent to `diag` (may be NULL).
  * Fails only on allocation failure: bad input yields what can be recovered plus warnings.
- * The returned object is owned by the caller.
+ * The returned object is owned by the caller. Thread-safe (each call has its own parser).
  */
 ASH_API int ash_imports_parse(ash_imports **out, const char *data, size_t len, const char *path,
                               ash_diag_fn diag, void *payload);
@@ -127,7 +130,7 @@ ASH_API int ash_imports_parse_file(ash_imports **out, const char *path, ash_diag
                                    void *payload);
 
 ASH_API size_t ash_imports_count(const ash_imports *imports);
-/** Record `i` (< count); borrowed from `imports`. */
+/** Record `i`, borrowed from `imports`; NULL when `i` is not below the count. */
 ASH_API const ash_import *ash_imports_get(const ash_imports *imports, size_t i);
 /** ASH_SOURCE_* bits describing what went wrong with the source, 0 when it was clean. */
 ASH_API unsigned ash_imports_status(const ash_imports *imports);
