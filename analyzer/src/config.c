@@ -32,6 +32,8 @@ static int apply_roots(loader *ld, const char *key, const ash_toml *value);
 static int apply_exclude(loader *ld, const char *key, const ash_toml *value);
 static int apply_python(loader *ld, const char *key, const ash_toml *value);
 static int apply_type_checking_imports(loader *ld, const char *key, const ash_toml *value);
+static int apply_env(loader *ld, const char *key, const ash_toml *value);
+static int apply_lockfiles(loader *ld, const char *key, const ash_toml *value);
 
 static const struct {
     const char *name;
@@ -42,6 +44,8 @@ static const struct {
     {"python", apply_python},
     {"type-checking-imports", apply_type_checking_imports},
     {"type_checking_imports", apply_type_checking_imports},
+    {"env", apply_env},
+    {"lockfiles", apply_lockfiles},
 };
 
 /* `s[0..len)` fit for a one-line message: control bytes become '?', long strings are cut. */
@@ -182,18 +186,25 @@ static int apply_roots(loader *ld, const char *key, const ash_toml *value)
     return 0;
 }
 
-static int apply_exclude(loader *ld, const char *key, const ash_toml *value)
+/* A key holding an array of strings: replace *list (of *count) with it. */
+static int replace_list(loader *ld, const char *key, const ash_toml *value, char ***list,
+                        size_t *count)
 {
-    char **list;
+    char **items;
     size_t n;
-    int rc = string_array(ld, key, value, &list, &n);
+    int rc = string_array(ld, key, value, &items, &n);
     if (rc != 0) {
         return rc < 0 ? rc : 0;
     }
-    free_list(ld->config->exclude, ld->config->exclude_count);
-    ld->config->exclude = list;
-    ld->config->exclude_count = n;
+    free_list(*list, *count);
+    *list = items;
+    *count = n;
     return 0;
+}
+
+static int apply_exclude(loader *ld, const char *key, const ash_toml *value)
+{
+    return replace_list(ld, key, value, &ld->config->exclude, &ld->config->exclude_count);
 }
 
 static int apply_python(loader *ld, const char *key, const ash_toml *value)
@@ -331,6 +342,16 @@ int ash__config_load(ash_config *config, const char *root, const char *pyproject
     return rc;
 }
 
+static int apply_env(loader *ld, const char *key, const ash_toml *value)
+{
+    return replace_list(ld, key, value, &ld->config->env, &ld->config->env_count);
+}
+
+static int apply_lockfiles(loader *ld, const char *key, const ash_toml *value)
+{
+    return replace_list(ld, key, value, &ld->config->lockfiles, &ld->config->lockfile_count);
+}
+
 void ash__config_free(ash_config *config)
 {
     if (!config) {
@@ -338,6 +359,8 @@ void ash__config_free(ash_config *config)
     }
     free_list(config->roots, config->root_count);
     free_list(config->exclude, config->exclude_count);
+    free_list(config->env, config->env_count);
+    free_list(config->lockfiles, config->lockfile_count);
     ash__free(config->python);
     ash__config_init(config);
 }

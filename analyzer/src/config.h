@@ -25,6 +25,13 @@ typedef struct ash_config {
     char *python;
     /** `type-checking-imports = true|false` (or `type_checking_imports`); default 1. */
     int type_checking_imports;
+    /** `env = ["DJANGO_SETTINGS_MODULE", ...]`: variables whose values decide test outcomes. */
+    char **env;
+    size_t env_count;
+    /** `lockfiles = ["uv.lock", "requirements*.txt"]`: globs relative to the root; when set,
+     *  their contents stand for the installed distributions in the environment key. */
+    char **lockfiles;
+    size_t lockfile_count;
 } ash_config;
 
 /** Set `*config` to the defaults; it then owns nothing. */

@@ -6,6 +6,7 @@
  *   site <site-packages directory>
  *   stdlib <top-level module name>
  *   top <top-level importable name> <distribution or ->
+ *   dist <normalised distribution name> <version>   (the first of a name on sys.path)
  *
  * The cache file is that output behind a header of stamps; it is used while every stamp
  * (interpreter binary, site directories: path, size, mtime_ns) still matches:
@@ -29,10 +30,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ENVINFO_FORMAT 2
+#define ENVINFO_FORMAT 3
 
 static const char probe[] =
-    "import os, sys\n"
+    "import os, re, sys\n"
     "print('version', sys.version.split()[0])\n"
     "print('executable', sys.executable)\n"
     "sites = [p for p in sys.path if p and os.path.isdir(p) and\n"
@@ -44,6 +45,11 @@ static const char probe[] =
     "    import importlib.metadata as md\n"
     "    for top, dists in sorted(md.packages_distributions().items()):\n"
     "        if top.isidentifier(): seen.add(top); print('top', top, dists[0])\n"
+    "    found = {}\n"
+    "    for d in md.distributions():\n"
+    "        name = re.sub(r'[-_.]+', '-', (d.metadata['Name'] or '')).lower()\n"
+    "        if name and name not in found: found[name] = d.version\n"
+    "    for name in sorted(found): print('dist', name, found[name])\n"
     "except Exception: pass\n"
     "for p in sites:\n"
     "    for e in sorted(os.listdir(p)):\n"
@@ -69,6 +75,11 @@ int ash__envinfo_available(const ash_envinfo *env)
 const char *ash__envinfo_version(const ash_envinfo *env)
 {
     return env && env->version ? env->version : "";
+}
+
+const char *ash__envinfo_facts(const ash_envinfo *env)
+{
+    return env && env->text ? env->text : "";
 }
 
 const char *ash__envinfo_python(const ash_envinfo *env)
@@ -238,45 +249,60 @@ int ash__envinfo_load(ash_envinfo **out, const char *python, const char *cache_d
                       ash_diag_fn diag, void *payload)
 {
     *out = NULL;
-    ash_envinfo *env = ash__calloc(1, sizeof(*env));
-    if (!env) {
-        return ash__error_oom();
-    }
     int rc = 0;
-    char *file = NULL, *facts = NULL;
-    env->python = ash__which(python);
-    if (!env->python) {
+    char *path = ash__which(python), *file = NULL, *facts = NULL;
+    if (!path) {
         ash__diag(diag, payload, NULL,
                   "%s: interpreter not found; standard-library and third-party imports are not "
                   "classified",
                   python);
-        goto done;
+        goto unavailable;
     }
-    file = cache_dir ? cache_path(cache_dir, env->python) : NULL;
-    facts = file ? read_cache(file, env->python) : NULL;
+    file = cache_dir ? cache_path(cache_dir, path) : NULL;
+    facts = file ? read_cache(file, path) : NULL;
     if (!facts) {
-        if ((rc = probe_python(&facts, env->python, diag, payload)) < 0 || !facts) {
-            goto done;
+        if ((rc = probe_python(&facts, path, diag, payload)) < 0 || !facts) {
+            goto unavailable;
         }
         if (file) {
-            write_cache(file, env->python, facts);
+            write_cache(file, path, facts);
         }
     }
-    env->text = facts;
-    char *copy = ash__strdup(facts);
-    if (!copy) {
+    rc = ash__envinfo_from_facts(out, path, facts);
+    goto done;
+unavailable:
+    /* an interpreter that cannot answer is no error: it just knows nothing */
+    if (rc == 0 && !(*out = ash__calloc(1, sizeof(**out)))) {
         rc = ash__error_oom();
-        goto done;
     }
-    rc = parse_facts(env, copy);
-    ash__free(copy);
-    env->available = rc == 0;
+    if (rc == 0 && path && !((*out)->python = ash__strdup(path))) {
+        rc = ash__error_oom();
+    }
 done:
+    ash__free(path);
     ash__free(file);
+    ash__free(facts);
+    if (rc < 0) {
+        ash__envinfo_free(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
+int ash__envinfo_from_facts(ash_envinfo **out, const char *python, const char *facts)
+{
+    *out = NULL;
+    ash_envinfo *env = ash__calloc(1, sizeof(*env));
+    char *copy = ash__strdup(facts);
+    int rc = env && copy && (env->python = ash__strdup(python)) && (env->text = ash__strdup(facts))
+                 ? parse_facts(env, copy)
+                 : ash__error_oom();
+    ash__free(copy);
     if (rc < 0) {
         ash__envinfo_free(env);
         return rc;
     }
+    env->available = 1;
     *out = env;
     return 0;
 }

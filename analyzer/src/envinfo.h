@@ -19,10 +19,15 @@ typedef struct ash_envinfo ash_envinfo;
 int ash__envinfo_load(ash_envinfo **out, const char *python, const char *cache_dir,
                       ash_diag_fn diag, void *payload);
 void ash__envinfo_free(ash_envinfo *env);
+/* The facts of `python` given as the probe prints them (for tests and caches). */
+int ash__envinfo_from_facts(ash_envinfo **out, const char *python, const char *facts);
 int ash__envinfo_available(const ash_envinfo *env);
 /* The interpreter's version ("3.11.7") and path; "" when unavailable. Borrowed. */
 const char *ash__envinfo_version(const ash_envinfo *env);
 const char *ash__envinfo_python(const ash_envinfo *env);
+/* Every fact, one per line ("version X", "stdlib N", "top N D", "dist N V", ...), sorted
+ * within each kind; "" when unavailable. Borrowed. */
+const char *ash__envinfo_facts(const ash_envinfo *env);
 /* Where the top-level module `name` comes from; for third-party, `*dist` names the
  * distribution (borrowed; may be NULL when site-packages has it without metadata). */
 ash_origin ash__envinfo_classify(const ash_envinfo *env, const char *name, size_t len,

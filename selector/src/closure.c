@@ -169,7 +169,9 @@ int ash_closure_keys_combine(ash_key *out, const ash_closure_keys *keys, const a
         ash__free(sorted);
         return ash__error_oom();
     }
-    memcpy(sorted, nodes, count * sizeof(size_t));
+    if (count) {
+        memcpy(sorted, nodes, count * sizeof(size_t));
+    }
     qsort(sorted, count, sizeof(size_t), cmp_size); /* node order is path order */
     for (size_t k = 0; k < count; k++) {
         if (k && sorted[k] == sorted[k - 1]) {

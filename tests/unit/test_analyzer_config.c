@@ -316,6 +316,30 @@ static void test_wrong_types(void **state)
     assert_defaults(&config);
 }
 
+/* The keys of the environment key: variables that matter, lockfiles standing for the installed
+ * distributions. */
+static void test_env_and_lockfiles(void **state)
+{
+    fixture *f = *state;
+    ash_config config;
+    load(f, &config,
+         "[tool.aftershock]\n"
+         "env = [\"DJANGO_SETTINGS_MODULE\", \"TZ\"]\n"
+         "lockfiles = [\"uv.lock\", \"requirements*.txt\"]\n");
+    assert_int_equal(f->warning_count, 0);
+    assert_int_equal(config.env_count, 2);
+    assert_string_equal(config.env[0], "DJANGO_SETTINGS_MODULE");
+    assert_string_equal(config.env[1], "TZ");
+    assert_int_equal(config.lockfile_count, 2);
+    assert_string_equal(config.lockfiles[1], "requirements*.txt");
+    ash__config_free(&config);
+    load(f, &config, "[tool.aftershock]\nenv = \"TZ\"\n");
+    assert_int_equal(f->warning_count, 1);
+    assert_warning(f, 0, "line 2: tool.aftershock.env must be an array of strings; ignored");
+    assert_int_equal(config.env_count, 0);
+    ash__config_free(&config);
+}
+
 /* A wrong key costs only itself. */
 static void test_wrong_type_keeps_other_keys(void **state)
 {
@@ -540,6 +564,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_malformed_toml, setup, teardown),
         cmocka_unit_test_setup_teardown(test_duplicate_key, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_types, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_env_and_lockfiles, setup, teardown),
         cmocka_unit_test_setup_teardown(test_wrong_type_keeps_other_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unknown_keys, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_roots_skipped, setup, teardown),

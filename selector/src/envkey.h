@@ -1,0 +1,37 @@
+/*
+ * The environment key: what every test module's outcome depends on besides its own files. The
+ * interpreter (path and version), the installed distributions (name==version from the
+ * environment's metadata, or the content of configured lockfiles), the values of configured
+ * environment variables, pytest's arguments less those that only change its output, and
+ * aftershock's version and cache format. Each field is hashed behind a tag.
+ */
+#ifndef ASH_ENVKEY_H
+#define ASH_ENVKEY_H
+
+#include "envinfo.h"
+#include "util.h"
+
+#include "aftershock/selector.h"
+
+/* Bump when what goes into the key, or what cached results hold, changes. */
+#define ASH_CACHE_FORMAT 1
+
+typedef struct ash_env_key_input {
+    const ash_envinfo *env; /* interpreter facts; unavailable facts are keyed as such */
+    const char *root;       /* absolute project root, for lockfiles */
+    char *const *env_vars;  /* names of environment variables that matter */
+    size_t env_var_count;
+    char *const *lockfiles; /* globs relative to root; none: distributions from metadata */
+    size_t lockfile_count;
+    char *const *pytest_args;
+    size_t pytest_arg_count;
+} ash_env_key_input;
+
+/* Compute the key. A lockfile glob matching nothing is keyed as missing (adding the file
+ * changes the key) with a warning. 0 or ASH_ENOMEM. */
+int ash__env_key(ash_key *out, const ash_env_key_input *in, ash_diag_fn diag, void *payload);
+
+/* Does pytest argument `arg` only change pytest's output (-q, -v, --tb=..., -r..., --color=...)? */
+int ash__pytest_arg_is_cosmetic(const char *arg);
+
+#endif
