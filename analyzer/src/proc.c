@@ -21,7 +21,10 @@ extern char **environ;
 char *ash__which(const char *name)
 {
     if (strchr(name, '/')) {
-        return access(name, X_OK) == 0 ? ash__strdup(name) : NULL;
+        struct stat st;
+        return stat(name, &st) == 0 && S_ISREG(st.st_mode) && access(name, X_OK) == 0
+                   ? ash__strdup(name)
+                   : NULL;
     }
     const char *path = getenv("PATH");
     if (!path) {
