@@ -87,14 +87,6 @@ int ash__ib_add_name(ash_ib *ib, const char *name, size_t len)
     return 0;
 }
 
-void ash__ib_drop_last(ash_ib *ib)
-{
-    if (ib->count) {
-        ib->count--;
-        ib->name_count = ib->records[ib->count].first_name;
-    }
-}
-
 /* Records are added in order, so their module offsets order them too: a stable tiebreak. */
 static int by_line(const void *a, const void *b)
 {

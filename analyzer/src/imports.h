@@ -35,8 +35,6 @@ int ash__ib_add(ash_ib *ib, ash_import_kind kind, uint32_t line, uint32_t level,
                 const char *module, size_t module_len, const char *package, size_t package_len);
 /* Append a name to the last record. */
 int ash__ib_add_name(ash_ib *ib, const char *name, size_t len);
-/* Drop the last record (and its names). */
-void ash__ib_drop_last(ash_ib *ib);
 /* Drop the records that start on one of `lines` (sorted ascending). */
 void ash__ib_drop_lines(ash_ib *ib, const uint32_t *lines, size_t n);
 /* Sort the records by line (stably) and drop exact duplicates. */

@@ -1,6 +1,6 @@
 /*
  * Unit tests of the import record container (analyzer/src/imports.c): the builder (add,
- * add_name, drop_last, reset, finish twice), the finished object's strings and name arrays,
+ * add_name, reset, finish twice), the finished object's strings and name arrays,
  * internal flags kept out of records, accessors on NULL and out-of-range indexes, status, the
  * empty result, and allocation failures at every allocation.
  */
@@ -124,36 +124,6 @@ static void test_internal_flags_dropped(void **state)
     assert_int_equal(ash__ib_finish(&ib, &imp, 0), 0);
     assert_int_equal(ash_imports_get(imp, 0)->flags, ASH_IMPORT_LAZY);
     ash_imports_free(imp);
-    ash__ib_free(&ib);
-}
-
-static void test_drop_last(void **state)
-{
-    (void)state;
-    ash_ib ib = {0};
-    assert_int_equal(add(&ib, ASH_IMPORT_FROM, 1, 0, 0, "a", NULL), 0);
-    assert_int_equal(add_name(&ib, "b"), 0);
-    assert_int_equal(add(&ib, ASH_IMPORT_FROM, 2, 0, 0, "dropped", NULL), 0);
-    assert_int_equal(add_name(&ib, "x"), 0);
-    assert_int_equal(add_name(&ib, "y"), 0);
-    ash__ib_drop_last(&ib);
-    assert_int_equal(ib.count, 1);
-    assert_int_equal(ib.name_count, 1);
-    /* the next record's names start where the dropped ones did */
-    assert_int_equal(add(&ib, ASH_IMPORT_FROM, 3, 0, 0, "c", NULL), 0);
-    assert_int_equal(add_name(&ib, "d"), 0);
-    ash_imports *imp;
-    assert_int_equal(ash__ib_finish(&ib, &imp, 0), 0);
-    assert_int_equal(ash_imports_count(imp), 2);
-    assert_record(imp, 0, ASH_IMPORT_FROM, 1, 0, 0, "a", NULL, "b");
-    assert_record(imp, 1, ASH_IMPORT_FROM, 3, 0, 0, "c", NULL, "d");
-    ash_imports_free(imp);
-
-    /* dropping from an empty builder does nothing */
-    ash__ib_reset(&ib);
-    ash__ib_drop_last(&ib);
-    assert_int_equal(ib.count, 0);
-    assert_int_equal(ib.name_count, 0);
     ash__ib_free(&ib);
 }
 
@@ -317,10 +287,13 @@ static void test_alloc_failures(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_build_and_read),         cmocka_unit_test(test_module_with_length),
-        cmocka_unit_test(test_internal_flags_dropped), cmocka_unit_test(test_drop_last),
-        cmocka_unit_test(test_finish_twice_and_reset), cmocka_unit_test(test_many_records),
-        cmocka_unit_test(test_empty_and_null),         cmocka_unit_test(test_alloc_failures),
+        cmocka_unit_test(test_build_and_read),
+        cmocka_unit_test(test_module_with_length),
+        cmocka_unit_test(test_internal_flags_dropped),
+        cmocka_unit_test(test_finish_twice_and_reset),
+        cmocka_unit_test(test_many_records),
+        cmocka_unit_test(test_empty_and_null),
+        cmocka_unit_test(test_alloc_failures),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
