@@ -358,3 +358,33 @@ void ash__strings_free(ash_strings *list)
     ash__free(list->items);
     memset(list, 0, sizeof(*list));
 }
+
+int ash__cmp_strp(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+void ash__sort_unique_strings(char **items, size_t *count)
+{
+    if (*count < 2) {
+        return;
+    }
+    qsort(items, *count, sizeof(char *), ash__cmp_strp);
+    size_t kept = 1;
+    for (size_t i = 1; i < *count; i++) {
+        if (strcmp(items[i], items[kept - 1]) == 0) {
+            ash__free(items[i]);
+        } else {
+            items[kept++] = items[i];
+        }
+    }
+    *count = kept;
+}
+
+size_t ash__dirname_len(const char *path, size_t len)
+{
+    while (len && path[len - 1] != '/') {
+        len--;
+    }
+    return len ? len - 1 : 0;
+}

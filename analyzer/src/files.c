@@ -323,28 +323,6 @@ static int list_add(ash_file_list *list, const char *path, size_t len)
     return 0;
 }
 
-static int compare_paths(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void sort_unique(ash_file_list *list)
-{
-    if (list->count < 2) {
-        return;
-    }
-    qsort(list->paths, list->count, sizeof(char *), compare_paths);
-    size_t kept = 1;
-    for (size_t i = 1; i < list->count; i++) {
-        if (strcmp(list->paths[i], list->paths[kept - 1]) == 0) {
-            ash__free(list->paths[i]);
-        } else {
-            list->paths[kept++] = list->paths[i];
-        }
-    }
-    list->count = kept;
-}
-
 static int is_excluded(const char *path, const char *const *exclude, size_t exclude_count)
 {
     for (size_t i = 0; i < exclude_count; i++) {
@@ -929,7 +907,7 @@ int ash__list_files(ash_file_list *out, const char *root, unsigned what, const c
         rc = walk_tree(out, root, what, exclude, exclude_count, diag, payload);
     }
     if (rc == 0) {
-        sort_unique(out);
+        ash__sort_unique_strings(out->paths, &out->count);
     }
 done:
     if (rc < 0) {

@@ -93,10 +93,7 @@ static int add_dirs(ash_resolver *r, const char *path)
                 ash__free(e);
                 return ash__error_oom();
             }
-            while (len && path[len - 1] != '/') {
-                len--;
-            }
-            len = len ? len - 1 : 0;
+            len = ash__dirname_len(path, len);
         }
     }
     return 0;
@@ -547,14 +544,10 @@ static int file_context(ash_resolver *r, uint32_t i, file_ctx **out)
         return 0;
     }
     const char *path = r->paths[i];
-    const char *slash = strrchr(path, '/');
-    size_t dir_len = slash ? (size_t)(slash - path) : 0;
+    /* up through package directories; a project root that is itself a package stops there */
+    size_t dir_len = ash__dirname_len(path, strlen(path));
     while (dir_len && is_package_dir(r, path, dir_len)) {
-        const char *up = dir_len ? memrchr(path, '/', dir_len) : NULL;
-        dir_len = up ? (size_t)(up - path) : 0;
-    }
-    if (dir_len == 0 && is_package_dir(r, "", 0)) {
-        dir_len = 0; /* the project root itself is a package: its parent is outside */
+        dir_len = ash__dirname_len(path, dir_len);
     }
     if (!(f->basedir = ash__strndup(path, dir_len))) {
         return ash__error_oom();
@@ -728,14 +721,9 @@ int ash__resolve_import(ash_resolver *r, uint32_t from, const ash_import *imp, a
 
 /* ---- source roots ---- */
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static int has_path(char *const *paths, size_t count, const char *p)
 {
-    return bsearch(&p, paths, count, sizeof(char *), cmp_str) != NULL;
+    return bsearch(&p, paths, count, sizeof(char *), ash__cmp_strp) != NULL;
 }
 
 static int has_prefix_dir(char *const *paths, size_t count, const char *dir)
@@ -838,7 +826,7 @@ int ash__detect_roots(char ***out, size_t *count, char *const *paths, size_t pat
         ash__strings_free(&roots);
         return rc;
     }
-    qsort(roots.items + 1, roots.count - 1, sizeof(char *), cmp_str);
+    qsort(roots.items + 1, roots.count - 1, sizeof(char *), ash__cmp_strp);
     *out = roots.items;
     *count = roots.count;
     return 0;
@@ -869,20 +857,6 @@ static size_t top_name(const char *root, const char *path, const char **name)
         return (size_t)(slash - rest);
     }
     return 0;
-}
-
-/* Length of the directory part of path[0..len) (0 at the top). */
-static size_t dirname_length_n(const char *path, size_t len)
-{
-    while (len && path[len - 1] != '/') {
-        len--;
-    }
-    return len ? len - 1 : 0;
-}
-
-static size_t dirname_length(const char *path)
-{
-    return dirname_length_n(path, strlen(path));
 }
 
 /* Index of the root path[0..len) (`nonempty` 0: the project root ""), or -1. */
@@ -922,7 +896,7 @@ void ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload)
      * its directory and, for an __init__, the directory above, looked up among the roots. */
     for (size_t i = 0; i < r->count; i++) {
         const char *path = r->paths[i];
-        size_t dir = dirname_length(path), up = dirname_length_n(path, dir);
+        size_t dir = ash__dirname_len(path, strlen(path)), up = ash__dirname_len(path, dir);
         const char *base = path + (dir ? dir + 1 : 0);
         int init = strncmp(base, "__init__.", 9) == 0;
         size_t candidates[2] = {dir, up};

@@ -86,6 +86,12 @@ int ash__strings_add(ash_strings *list, const char *s, size_t len);
 /* Append unless an equal string is in the list already (a linear search: short lists). */
 int ash__strings_add_unique(ash_strings *list, const char *s, size_t len);
 void ash__strings_free(ash_strings *list);
+/* qsort/bsearch comparator of `char *` elements by strcmp. */
+int ash__cmp_strp(const void *a, const void *b);
+/* Sort items[0..*count) by strcmp and drop (and free) duplicates; *count shrinks. */
+void ash__sort_unique_strings(char **items, size_t *count);
+/* Length of the directory part of path[0..len): up to its last '/', 0 at the top. */
+size_t ash__dirname_len(const char *path, size_t len);
 
 /* Read the whole file at `path` into `*out` (owned, NUL-terminated, `*len` bytes). Files larger
  * than `limit` bytes (0: no limit) fail with ASH_EINVAL and set `*len` to their size. */

@@ -44,28 +44,6 @@ static int git_paths(ash_strings *out, const char *root, const char *const *args
     return rc;
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
-static void sort_unique(ash_strings *list)
-{
-    if (list->count < 2) {
-        return;
-    }
-    qsort(list->items, list->count, sizeof(char *), cmp_str);
-    size_t kept = 1;
-    for (size_t i = 1; i < list->count; i++) {
-        if (strcmp(list->items[i], list->items[kept - 1]) == 0) {
-            ash__free(list->items[i]);
-        } else {
-            list->items[kept++] = list->items[i];
-        }
-    }
-    list->count = kept;
-}
-
 int ash__changed_files(ash_strings *out, int *all, const char *root, ash_changes_mode mode,
                        const char *ref, ash_diag_fn diag, void *payload)
 {
@@ -102,7 +80,7 @@ int ash__changed_files(ash_strings *out, int *all, const char *root, ash_changes
         return 0;
     }
     if (rc == 0) {
-        sort_unique(out);
+        ash__sort_unique_strings(out->items, &out->count);
     }
     return rc;
 }

@@ -43,11 +43,6 @@ int ash__pytest_arg_is_cosmetic(const char *a)
     return a[0] == '-' && a[1] == 'r' && a[2] && strspn(a + 2, "fEsxXpPaAN") == strlen(a + 2);
 }
 
-static int cmp_str(const void *a, const void *b)
-{
-    return strcmp(*(char *const *)a, *(char *const *)b);
-}
-
 static void field_str(ash_hasher *h, const char *tag, const char *s)
 {
     ash__hasher_field(h, tag, s, strlen(s));
@@ -110,7 +105,7 @@ static int key_env_vars(ash_hasher *h, const ash_env_key_input *in)
     }
     if (in->env_var_count) {
         memcpy(names, in->env_vars, in->env_var_count * sizeof(char *));
-        qsort(names, in->env_var_count, sizeof(char *), cmp_str);
+        qsort(names, in->env_var_count, sizeof(char *), ash__cmp_strp);
     }
     for (size_t i = 0; i < in->env_var_count; i++) {
         if (i && strcmp(names[i], names[i - 1]) == 0) {

@@ -340,10 +340,7 @@ static int search(ash_pytest_config *c, const char *root, const char *start, int
         if (len == 0) {
             return 0;
         }
-        while (len && start[len - 1] != '/') {
-            len--;
-        }
-        len = len ? len - 1 : 0;
+        len = ash__dirname_len(start, len);
     }
 }
 
