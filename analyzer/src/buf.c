@@ -289,6 +289,53 @@ int ash__read_file(char **out, size_t *len, const char *path, size_t limit)
     return rc;
 }
 
+static int write_all(int fd, const char *data, size_t len)
+{
+    while (len) {
+        ssize_t n = write(fd, data, len);
+        if (n < 0 && errno == EINTR) {
+            continue;
+        }
+        if (n <= 0) {
+            return -1;
+        }
+        data += n;
+        len -= (size_t)n;
+    }
+    return 0;
+}
+
+int ash__write_atomic(const char *path, const void *data, size_t len)
+{
+    /* the temporary file lives beside the target: ".name.<pid>.tmp" in the same directory */
+    const char *slash = strrchr(path, '/');
+    int prefix = slash ? (int)(slash - path + 1) : 0;
+    char tmp[4096], dir[4096];
+    snprintf(tmp, sizeof(tmp), "%.*s.%s.%ld.tmp", prefix, path, path + prefix, (long)getpid());
+    snprintf(dir, sizeof(dir), "%.*s", prefix > 1 ? prefix - 1 : prefix, prefix ? path : ".");
+    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
+    if (fd < 0) {
+        return ash__error(ASH_EIO, "%s: %s", tmp, strerror(errno));
+    }
+    int failed = write_all(fd, data, len) < 0 || fsync(fd) < 0;
+    int e = errno;
+    if (close(fd) < 0 && !failed) {
+        failed = 1;
+        e = errno;
+    }
+    if (failed || rename(tmp, path) < 0) {
+        e = failed ? e : errno;
+        unlink(tmp);
+        return ash__error(ASH_EIO, "%s: %s", failed ? tmp : path, strerror(e));
+    }
+    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (dfd >= 0) {
+        fsync(dfd);
+        close(dfd);
+    }
+    return 0;
+}
+
 char *ash__path_join(const char *a, const char *b)
 {
     size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;

@@ -206,17 +206,8 @@ static char *read_cache(const char *file, const char *python)
 static void write_cache(const char *file, const char *python, const char *facts)
 {
     ash_buf buf = ASH_BUF_INIT;
-    char tmp[4096];
-    snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", file, (long)getpid());
     if (stamps_for(&buf, python, facts) == 0 && ash__buf_puts(&buf, facts) == 0) {
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0644);
-        if (fd >= 0) {
-            int ok = write(fd, buf.ptr, buf.len) == (ssize_t)buf.len && fsync(fd) == 0;
-            close(fd);
-            if (!ok || rename(tmp, file) < 0) {
-                unlink(tmp);
-            }
-        }
+        ash__write_atomic(file, buf.ptr, buf.len);
     }
     ash__buf_free(&buf);
 }

@@ -388,48 +388,6 @@ static int put_records(ash_buf *b, const ash_imports *imp, const char *messages)
                                                                                         : 0;
 }
 
-/* Write buf to dir/name through a temporary file, fsync, rename, fsync the directory. */
-static int write_atomic(const char *dir, const char *name, const ash_buf *buf)
-{
-    char tmp[4096], final[4096];
-    snprintf(final, sizeof(final), "%s/%s", dir, name);
-    snprintf(tmp, sizeof(tmp), "%s/.%s.%ld.tmp", dir, name, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-    if (fd < 0) {
-        return ash__error(ASH_EIO, "%s: %s", tmp, strerror(errno));
-    }
-    size_t done = 0;
-    while (done < buf->len) {
-        ssize_t n = write(fd, buf->ptr + done, buf->len - done);
-        if (n < 0 && errno == EINTR) {
-            continue;
-        }
-        if (n <= 0) {
-            int e = errno;
-            close(fd);
-            unlink(tmp);
-            return ash__error(ASH_EIO, "%s: %s", tmp, strerror(e));
-        }
-        done += (size_t)n;
-    }
-    if (fsync(fd) < 0 || close(fd) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return ash__error(ASH_EIO, "%s: %s", tmp, strerror(e));
-    }
-    if (rename(tmp, final) < 0) {
-        int e = errno;
-        unlink(tmp);
-        return ash__error(ASH_EIO, "%s: %s", final, strerror(e));
-    }
-    int dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (dfd >= 0) {
-        fsync(dfd);
-        close(dfd);
-    }
-    return 0;
-}
-
 int ash__pcache_write(const char *cache_dir, const ash_pcache_item *items, size_t count)
 {
     ash_buf paths = ASH_BUF_INIT, records = ASH_BUF_INIT, out = ASH_BUF_INIT;
@@ -466,7 +424,9 @@ int ash__pcache_write(const char *cache_dir, const ash_pcache_item *items, size_
         }
     }
     if (rc == 0) {
-        rc = write_atomic(cache_dir, FILE_NAME, &out);
+        char *file = ash__path_join(cache_dir, FILE_NAME);
+        rc = file ? ash__write_atomic(file, out.ptr, out.len) : ash__error_oom();
+        ash__free(file);
     }
     ash__free(entries);
     ash__buf_free(&paths);
@@ -485,7 +445,7 @@ static int write_small(const char *dir, const char *name, const char *text)
     ash_buf b = ASH_BUF_INIT;
     int rc = ash__buf_puts(&b, text);
     if (rc == 0) {
-        rc = write_atomic(dir, name, &b);
+        rc = ash__write_atomic(path, b.ptr, b.len);
     }
     ash__buf_free(&b);
     return rc;

@@ -99,6 +99,11 @@ int ash__read_file(char **out, size_t *len, const char *path, size_t limit);
 /* The same for an open descriptor; `path` names it in messages. */
 int ash__read_fd(char **out, size_t *len, int fd, const char *path, size_t limit);
 
+/* Replace the file at `path` with data[0..len) so that a reader sees the old file or the new
+ * one, never a part: a temporary file beside it (O_EXCL, not following links), fsync, rename,
+ * fsync of the directory. 0 or ASH_EIO. */
+int ash__write_atomic(const char *path, const void *data, size_t len);
+
 /* Join `a` and `b` with '/', leaving out empty parts; owned. */
 char *ash__path_join(const char *a, const char *b);
 
