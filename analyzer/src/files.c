@@ -334,13 +334,16 @@ static int is_excluded(const char *path, const char *const *exclude, size_t excl
 }
 
 /* Is a file called name[0..len) one that `what` (ASH_LIST_*) asks for? */
+int ash__is_python_file(const char *name, size_t len)
+{
+    return (len >= 3 && memcmp(name + len - 3, ".py", 3) == 0) ||
+           (len >= 4 && memcmp(name + len - 4, ".pyi", 4) == 0);
+}
+
 static int is_listed(const char *name, size_t len, unsigned what)
 {
-    if (what & ASH_LIST_PYTHON) {
-        if ((len >= 3 && memcmp(name + len - 3, ".py", 3) == 0) ||
-            (len >= 4 && memcmp(name + len - 4, ".pyi", 4) == 0)) {
-            return 1;
-        }
+    if ((what & ASH_LIST_PYTHON) && ash__is_python_file(name, len)) {
+        return 1;
     }
     if (what & ASH_LIST_MARKERS) {
         return (len == 14 && memcmp(name, "pyproject.toml", 14) == 0) ||

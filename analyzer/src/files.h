@@ -66,6 +66,9 @@ enum {
 int ash__list_files(ash_file_list *out, const char *root, unsigned what, const char *const *exclude,
                     size_t exclude_count, ash_diag_fn diag, void *payload);
 
+/** Is name[0..len) (a file name or a path) a Python source or stub, `.py` or `.pyi`? */
+int ash__is_python_file(const char *name, size_t len);
+
 /** Free the paths of `list` and reset it to empty. NULL or an empty list does nothing. */
 void ash__file_list_free(ash_file_list *list);
 

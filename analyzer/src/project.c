@@ -100,13 +100,6 @@ static double seconds_since(const struct timespec *start)
     return (double)(now.tv_sec - start->tv_sec) + (double)(now.tv_nsec - start->tv_nsec) / 1e9;
 }
 
-static int is_python(const char *path)
-{
-    size_t n = strlen(path);
-    return (n > 3 && strcmp(path + n - 3, ".py") == 0) ||
-           (n > 4 && strcmp(path + n - 4, ".pyi") == 0);
-}
-
 /* Split the listed files into Python sources and packaging markers. */
 static int split_files(ash_project *p, ash_file_list *files)
 {
@@ -118,7 +111,7 @@ static int split_files(ash_project *p, ash_file_list *files)
     for (size_t i = 0; i < files->count; i++) {
         char *path = files->paths[i];
         files->paths[i] = NULL;
-        if (is_python(path)) {
+        if (ash__is_python_file(path, strlen(path))) {
             p->py_paths[p->py_count++] = path;
         } else {
             p->markers[p->marker_count++] = path;
