@@ -435,3 +435,48 @@ size_t ash__dirname_len(const char *path, size_t len)
     }
     return len ? len - 1 : 0;
 }
+
+const uint8_t *ash__le_take(ash_le_reader *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *at = r->p;
+    r->p += n;
+    return at;
+}
+
+uint64_t ash__le_u(ash_le_reader *r, size_t n)
+{
+    const uint8_t *p = ash__le_take(r, n);
+    uint64_t v = 0;
+    for (size_t k = 0; p && k < n; k++) {
+        v |= (uint64_t)p[k] << (8 * k);
+    }
+    return v;
+}
+
+double ash__le_f64(ash_le_reader *r)
+{
+    uint64_t bits = ash__le_u(r, 8);
+    double d;
+    memcpy(&d, &bits, sizeof(d));
+    return d;
+}
+
+int ash__le_put(ash_buf *b, uint64_t v, size_t n)
+{
+    uint8_t bytes[8];
+    for (size_t k = 0; k < n; k++) {
+        bytes[k] = (uint8_t)(v >> (8 * k));
+    }
+    return ash__buf_put(b, bytes, n);
+}
+
+int ash__le_put_f64(ash_buf *b, double v)
+{
+    uint64_t bits;
+    memcpy(&bits, &v, sizeof(bits));
+    return ash__le_put(b, bits, 8);
+}

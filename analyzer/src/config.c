@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 
@@ -34,6 +35,9 @@ static int apply_python(loader *ld, const char *key, const ash_toml *value);
 static int apply_type_checking_imports(loader *ld, const char *key, const ash_toml *value);
 static int apply_env(loader *ld, const char *key, const ash_toml *value);
 static int apply_lockfiles(loader *ld, const char *key, const ash_toml *value);
+static int apply_data(loader *ld, const char *key, const ash_toml *value);
+static int apply_cache_dir(loader *ld, const char *key, const ash_toml *value);
+static int apply_cache_size(loader *ld, const char *key, const ash_toml *value);
 
 static const struct {
     const char *name;
@@ -46,6 +50,9 @@ static const struct {
     {"type_checking_imports", apply_type_checking_imports},
     {"env", apply_env},
     {"lockfiles", apply_lockfiles},
+    {"data", apply_data},
+    {"cache-dir", apply_cache_dir},
+    {"cache-size", apply_cache_size},
 };
 
 /* `s[0..len)` fit for a one-line message: control bytes become '?', long strings are cut. */
@@ -207,7 +214,8 @@ static int apply_exclude(loader *ld, const char *key, const ash_toml *value)
     return replace_list(ld, key, value, &ld->config->exclude, &ld->config->exclude_count);
 }
 
-static int apply_python(loader *ld, const char *key, const ash_toml *value)
+/* A key holding a non-empty string: replace *field with it. */
+static int replace_string(loader *ld, const char *key, const ash_toml *value, char **field)
 {
     const char *s = plain_string(value);
     if (!s || !*s) {
@@ -218,8 +226,114 @@ static int apply_python(loader *ld, const char *key, const ash_toml *value)
     if (!copy) {
         return ash__error_oom();
     }
-    ash__free(ld->config->python);
-    ld->config->python = copy;
+    ash__free(*field);
+    *field = copy;
+    return 0;
+}
+
+static int apply_python(loader *ld, const char *key, const ash_toml *value)
+{
+    return replace_string(ld, key, value, &ld->config->python);
+}
+
+static int apply_cache_dir(loader *ld, const char *key, const ash_toml *value)
+{
+    return replace_string(ld, key, value, &ld->config->cache_dir);
+}
+
+uint64_t ash__parse_size(const char *s)
+{
+    char *end;
+    errno = 0;
+    double n = strtod(s, &end);
+    if (end == s || errno || !(n > 0)) {
+        return 0;
+    }
+    while (*end == ' ') {
+        end++;
+    }
+    static const char units[] = "KMGT";
+    double scale = 1;
+    if (*end) {
+        const char *u = strchr(units, *end & ~0x20);
+        if (!u) {
+            return 0;
+        }
+        for (const char *k = units; k <= u; k++) {
+            scale *= 1024;
+        }
+        end++;
+        if ((*end & ~0x20) == 'I') {
+            end++;
+        }
+        end += (*end & ~0x20) == 'B';
+    }
+    double bytes = n * scale;
+    return *end || bytes >= 18e18 ? 0 : (uint64_t)bytes;
+}
+
+static int apply_cache_size(loader *ld, const char *key, const ash_toml *value)
+{
+    uint64_t size = 0;
+    if (ash__toml_type(value) == ASH_TOML_INTEGER && ash__toml_int(value) > 0) {
+        size = (uint64_t)ash__toml_int(value);
+    } else if (plain_string(value)) {
+        size = ash__parse_size(plain_string(value));
+    }
+    if (!size) {
+        wrong_type(ld, key, value, "a size such as \"1GiB\" or a number of bytes");
+        return 0;
+    }
+    ld->config->cache_size = size;
+    return 0;
+}
+
+static void free_data(ash_config_data *data, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        ash__free(data[i].pattern);
+        free_list(data[i].files, data[i].file_count);
+    }
+    ash__free(data);
+}
+
+/* `data = { "<glob>" = ["<glob>", ...], ... }` */
+static int apply_data(loader *ld, const char *key, const ash_toml *value)
+{
+    if (ash__toml_type(value) != ASH_TOML_TABLE) {
+        wrong_type(ld, key, value, "a table of glob = [globs]");
+        return 0;
+    }
+    size_t n = ash__toml_count(value), kept = 0;
+    ash_config_data *data = ash__calloc(n ? n : 1, sizeof(*data));
+    if (!data) {
+        return ash__error_oom();
+    }
+    ash_buf name = ASH_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        ash_config_data *d = &data[kept];
+        ash__buf_clear(&name);
+        if ((rc = ash__buf_printf(&name, "%s.\"%s\"", key, ash__toml_key_at(value, i))) < 0) {
+            break;
+        }
+        rc = string_array(ld, ash__buf_cstr(&name), ash__toml_at(value, i), &d->files,
+                          &d->file_count);
+        if (rc == 0 && !(d->pattern = ash__strdup(ash__toml_key_at(value, i)))) {
+            free_list(d->files, d->file_count);
+            rc = ash__error_oom();
+        }
+        kept += rc == 0;
+        rc = rc < 0 ? rc : 0;
+    }
+    ash__buf_free(&name);
+    if (rc < 0) {
+        free_data(data, kept);
+        return rc;
+    }
+    free_data(ld->config->data, ld->config->data_count);
+    ld->config->data = data;
+    ld->config->data_count = kept;
     return 0;
 }
 
@@ -361,6 +475,8 @@ void ash__config_free(ash_config *config)
     free_list(config->exclude, config->exclude_count);
     free_list(config->env, config->env_count);
     free_list(config->lockfiles, config->lockfile_count);
+    free_data(config->data, config->data_count);
     ash__free(config->python);
+    ash__free(config->cache_dir);
     ash__config_init(config);
 }

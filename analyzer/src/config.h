@@ -32,7 +32,28 @@ typedef struct ash_config {
      *  their contents stand for the installed distributions in the environment key. */
     char **lockfiles;
     size_t lockfile_count;
+    /** `data = { "<glob>" = ["<glob>", ...] }`: files (globs, relative to
+     *  the root) that the test modules matching a glob read; they count as those modules'
+     *  inputs. In document order. */
+    struct ash_config_data *data;
+    size_t data_count;
+    /** `cache-dir = "path"`: where results are cached (relative to the root unless absolute);
+     *  NULL: `.aftershock/cache`. */
+    char *cache_dir;
+    /** `cache-size = "1GiB"` (or a number of bytes): the result cache's cap; 0: the default. */
+    uint64_t cache_size;
 } ash_config;
+
+/** One `data` rule: test modules matching `pattern` read the files matching `files`. */
+typedef struct ash_config_data {
+    char *pattern;
+    char **files;
+    size_t file_count;
+} ash_config_data;
+
+/** Parse a size: a number of bytes with an optional unit (K, M, G, T, KB, KiB...: powers of
+ *  1024). 0 when `s` is not one. */
+uint64_t ash__parse_size(const char *s);
 
 /** Set `*config` to the defaults; it then owns nothing. */
 void ash__config_init(ash_config *config);

@@ -342,6 +342,9 @@ int ash__is_python_file(const char *name, size_t len)
 
 static int is_listed(const char *name, size_t len, unsigned what)
 {
+    if (what & ASH_LIST_ALL) {
+        return 1;
+    }
     if ((what & ASH_LIST_PYTHON) && ash__is_python_file(name, len)) {
         return 1;
     }
@@ -362,7 +365,10 @@ static int run_git(char **listing, size_t *len, const char *root, unsigned what,
 {
     char *argv[16] = {"git",      "-C",       (char *)root,         "ls-files", "-z",
                       "--cached", "--others", "--exclude-standard", "--"};
-    int n = 9;
+    int n = (what & ASH_LIST_ALL) ? 8 : 9; /* no pathspec: everything */
+    if (what & ASH_LIST_ALL) {
+        what = 0;
+    }
     if (what & ASH_LIST_PYTHON) {
         argv[n++] = "*.py";
         argv[n++] = "*.pyi";

@@ -57,6 +57,7 @@ int ash__list_python_files(ash_file_list *out, const char *root, const char *con
 enum {
     ASH_LIST_PYTHON = 1 << 0,  /**< *.py and *.pyi */
     ASH_LIST_MARKERS = 1 << 1, /**< packaging markers: pyproject.toml and setup.cfg */
+    ASH_LIST_ALL = 1 << 2,     /**< every file (data files of tests) */
 };
 
 /**

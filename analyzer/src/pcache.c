@@ -258,40 +258,15 @@ const ash_hash *ash__pcache_hash(const ash_pcache *c, long i)
     return (const ash_hash *)(const void *)c->entries[i].hash;
 }
 
-/* A bounds-checked reader over one entry's records. */
-typedef struct reader {
-    const uint8_t *p, *end;
-    int bad;
-} reader;
-
-static const uint8_t *take(reader *r, size_t n)
+static int read_record(ash_le_reader *r, ash_ib *ib)
 {
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    return at;
-}
-
-static uint32_t take_u(reader *r, size_t n)
-{
-    const uint8_t *p = take(r, n);
-    uint32_t v = 0;
-    for (size_t k = 0; p && k < n; k++) {
-        v |= (uint32_t)p[k] << (8 * k);
-    }
-    return v;
-}
-
-static int read_record(reader *r, ash_ib *ib)
-{
-    ash_import_kind kind = (ash_import_kind)take_u(r, 1);
-    uint32_t flags = take_u(r, 1), level = take_u(r, 2), line = take_u(r, 4);
-    uint32_t mlen = take_u(r, 2), plen = take_u(r, 2), names = take_u(r, 2);
-    const uint8_t *module = take(r, mlen);
-    const uint8_t *package = plen == 0xFFFF ? NULL : take(r, plen);
+    ash_import_kind kind = (ash_import_kind)(uint32_t)ash__le_u(r, 1);
+    uint32_t flags = (uint32_t)ash__le_u(r, 1), level = (uint32_t)ash__le_u(r, 2),
+             line = (uint32_t)ash__le_u(r, 4);
+    uint32_t mlen = (uint32_t)ash__le_u(r, 2), plen = (uint32_t)ash__le_u(r, 2),
+             names = (uint32_t)ash__le_u(r, 2);
+    const uint8_t *module = ash__le_take(r, mlen);
+    const uint8_t *package = plen == 0xFFFF ? NULL : ash__le_take(r, plen);
     if (r->bad || kind > ASH_IMPORT_STRING) {
         r->bad = 1;
         return 0;
@@ -301,8 +276,8 @@ static int read_record(reader *r, ash_ib *ib)
         return ASH_ENOMEM;
     }
     for (uint32_t k = 0; k < names && !r->bad; k++) {
-        uint32_t n = take_u(r, 2);
-        const uint8_t *name = take(r, n);
+        uint32_t n = (uint32_t)ash__le_u(r, 2);
+        const uint8_t *name = ash__le_take(r, n);
         if (name && ash__ib_add_name(ib, (const char *)name, n) < 0) {
             return ASH_ENOMEM;
         }
@@ -314,16 +289,17 @@ int ash__pcache_imports(const ash_pcache *c, long i, ash_imports **out, ash_buf 
 {
     *out = NULL;
     const entry *e = &c->entries[i];
-    reader r = {c->records + e->records_off, c->records + e->records_off + e->records_len, 0};
+    ash_le_reader r = {c->records + e->records_off, c->records + e->records_off + e->records_len,
+                       0};
     ash_ib ib = {0};
-    unsigned status = take_u(&r, 4);
-    uint32_t n = take_u(&r, 4);
+    unsigned status = (uint32_t)ash__le_u(&r, 4);
+    uint32_t n = (uint32_t)ash__le_u(&r, 4);
     int rc = 0;
     for (uint32_t k = 0; k < n && !r.bad && rc == 0; k++) {
         rc = read_record(&r, &ib);
     }
-    uint32_t mlen = take_u(&r, 4);
-    const uint8_t *text = take(&r, mlen);
+    uint32_t mlen = (uint32_t)ash__le_u(&r, 4);
+    const uint8_t *text = ash__le_take(&r, mlen);
     if (rc == 0 && text && messages && ash__buf_put(messages, text, mlen) < 0) {
         rc = ASH_ENOMEM;
     }
@@ -339,28 +315,19 @@ int ash__pcache_imports(const ash_pcache *c, long i, ash_imports **out, ash_buf 
 
 /* ---- writing ---- */
 
-static int put_u(ash_buf *b, uint64_t v, size_t n)
-{
-    uint8_t bytes[8];
-    for (size_t k = 0; k < n; k++) {
-        bytes[k] = (uint8_t)(v >> (8 * k));
-    }
-    return ash__buf_put(b, bytes, n);
-}
-
 static int put_str16(ash_buf *b, const char *s)
 {
     size_t n = strlen(s);
     if (n >= 0xFFFF) {
         return ash__error(ASH_EINVAL, "name too long for the parse cache");
     }
-    return put_u(b, n, 2) < 0 || ash__buf_put(b, s, n) < 0 ? ASH_ENOMEM : 0;
+    return ash__le_put(b, n, 2) < 0 || ash__buf_put(b, s, n) < 0 ? ASH_ENOMEM : 0;
 }
 
 static int put_records(ash_buf *b, const ash_imports *imp, const char *messages)
 {
     size_t n = ash_imports_count(imp);
-    if (put_u(b, ash_imports_status(imp), 4) < 0 || put_u(b, n, 4) < 0) {
+    if (ash__le_put(b, ash_imports_status(imp), 4) < 0 || ash__le_put(b, n, 4) < 0) {
         return ASH_ENOMEM;
     }
     for (size_t i = 0; i < n; i++) {
@@ -370,9 +337,10 @@ static int put_records(ash_buf *b, const ash_imports *imp, const char *messages)
             r->level > 0xFFFF) {
             return ash__error(ASH_EINVAL, "import too large for the parse cache");
         }
-        if (put_u(b, r->kind, 1) < 0 || put_u(b, r->flags, 1) < 0 || put_u(b, r->level, 2) < 0 ||
-            put_u(b, r->line, 4) < 0 || put_u(b, ml, 2) < 0 || put_u(b, pl, 2) < 0 ||
-            put_u(b, r->name_count, 2) < 0 || ash__buf_put(b, r->module, ml) < 0 ||
+        if (ash__le_put(b, r->kind, 1) < 0 || ash__le_put(b, r->flags, 1) < 0 ||
+            ash__le_put(b, r->level, 2) < 0 || ash__le_put(b, r->line, 4) < 0 ||
+            ash__le_put(b, ml, 2) < 0 || ash__le_put(b, pl, 2) < 0 ||
+            ash__le_put(b, r->name_count, 2) < 0 || ash__buf_put(b, r->module, ml) < 0 ||
             (r->package && ash__buf_put(b, r->package, pl) < 0)) {
             return ASH_ENOMEM;
         }
@@ -384,8 +352,9 @@ static int put_records(ash_buf *b, const ash_imports *imp, const char *messages)
         }
     }
     size_t mlen = messages ? strlen(messages) : 0;
-    return put_u(b, mlen, 4) < 0 || ash__buf_put(b, messages ? messages : "", mlen) < 0 ? ASH_ENOMEM
-                                                                                        : 0;
+    return ash__le_put(b, mlen, 4) < 0 || ash__buf_put(b, messages ? messages : "", mlen) < 0
+               ? ASH_ENOMEM
+               : 0;
 }
 
 int ash__pcache_write(const char *cache_dir, const ash_pcache_item *items, size_t count)
@@ -413,13 +382,13 @@ int ash__pcache_write(const char *cache_dir, const ash_pcache_item *items, size_
         e->records_len = (uint32_t)(records.len - e->records_off);
     }
     if (rc == 0) {
-        if (ash__buf_put(&out, MAGIC, 8) < 0 || put_u(&out, FORMAT, 4) < 0 ||
-            put_u(&out, count, 4) < 0 || put_u(&out, EXTRACTOR_VERSION, 8) < 0 ||
-            put_u(&out, paths.len, 8) < 0 || put_u(&out, records.len, 8) < 0 ||
+        if (ash__buf_put(&out, MAGIC, 8) < 0 || ash__le_put(&out, FORMAT, 4) < 0 ||
+            ash__le_put(&out, count, 4) < 0 || ash__le_put(&out, EXTRACTOR_VERSION, 8) < 0 ||
+            ash__le_put(&out, paths.len, 8) < 0 || ash__le_put(&out, records.len, 8) < 0 ||
             ash__buf_put(&out, entries, count * sizeof(entry)) < 0 ||
             ash__buf_put(&out, paths.ptr, paths.len) < 0 ||
             ash__buf_put(&out, records.ptr, records.len) < 0 ||
-            put_u(&out, ash__hash64(out.ptr, out.len), 8) < 0) {
+            ash__le_put(&out, ash__hash64(out.ptr, out.len), 8) < 0) {
             rc = ASH_ENOMEM;
         }
     }

@@ -5,6 +5,8 @@
  * otherwise; then resolve every import and link the graph. Warnings are collected per file by
  * the workers and reported by the calling thread in path order, so output is deterministic.
  */
+#include "project.h"
+
 #include "ash_uthash.h"
 #include "config.h"
 #include "envinfo.h"
@@ -41,6 +43,7 @@ struct ash_project {
     size_t root_count;
     int jobs;
     double list_seconds;
+    ash_envinfo *env; /* of the last graph build */
     ash_diag_fn diag;
     void *payload;
 };
@@ -53,6 +56,57 @@ void ash_graph_stats(const ash_graph *graph, ash_build_stats *out)
 const char *ash_project_root(const ash_project *p)
 {
     return p->root;
+}
+
+const ash_config *ash__project_config(const ash_project *p)
+{
+    return &p->config;
+}
+
+const ash_envinfo *ash__project_envinfo(const ash_project *p)
+{
+    return p->env;
+}
+
+const char *ash__project_cache_dir(const ash_project *p)
+{
+    return p->cache_dir;
+}
+
+int ash__project_add_roots(ash_project *p, char *const *roots, size_t count)
+{
+    for (size_t i = 0; i < count; i++) {
+        int known = 0;
+        for (size_t k = 0; k < p->root_count && !known; k++) {
+            known = strcmp(p->roots[k], roots[i]) == 0;
+        }
+        if (known) {
+            continue;
+        }
+        char **grown = ash__realloc(p->roots, (p->root_count + 2) * sizeof(char *));
+        if (!grown) {
+            return ash__error_oom();
+        }
+        p->roots = grown;
+        if (!(p->roots[p->root_count] = ash__strdup(roots[i]))) {
+            return ash__error_oom();
+        }
+        p->roots[++p->root_count] = NULL;
+    }
+    return 0;
+}
+
+int ash__project_list_all(ash_strings *out, const ash_project *p)
+{
+    ash_file_list files = {0};
+    int rc = ash__list_files(&files, p->root, ASH_LIST_ALL, (const char *const *)p->config.exclude,
+                             p->config.exclude_count, p->diag, p->payload);
+    if (rc == 0) {
+        out->items = files.paths;
+        out->count = files.count;
+        out->cap = files.cap;
+    }
+    return rc;
 }
 
 int ash_project_type_checking_imports(const ash_project *p)
@@ -85,6 +139,7 @@ void ash_project_free(ash_project *p)
     }
     ash__free(p->root);
     ash__free(p->cache_dir);
+    ash__envinfo_free(p->env);
     ash__free(p->python);
     ash__config_free(&p->config);
     free_strings(p->py_paths, p->py_count);
@@ -782,6 +837,9 @@ int ash_graph_build(ash_graph **out, ash_project *p)
     g->stats.link_seconds = seconds_since(&t1);
     *out = g;
     g = NULL;
+    ash__envinfo_free(p->env);
+    p->env = env.env;
+    env.env = NULL;
 done:
     for (size_t i = 0; b.results && i < p->py_count; i++) {
         ash_imports_free(b.results[i].imports);

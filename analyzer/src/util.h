@@ -75,6 +75,21 @@ char *ash__buf_detach(ash_buf *buf);
 void ash__buf_clear(ash_buf *buf);
 void ash__buf_free(ash_buf *buf);
 
+/* Little-endian fixed-width fields of the binary cache files. A reader never goes past `end`:
+ * a short read sets `bad` and yields zeros (NULL from take), so a parser checks once at the end. */
+typedef struct ash_le_reader {
+    const uint8_t *p, *end;
+    int bad;
+} ash_le_reader;
+
+const uint8_t *ash__le_take(ash_le_reader *r, size_t n);
+/* An unsigned integer of n <= 8 bytes. */
+uint64_t ash__le_u(ash_le_reader *r, size_t n);
+double ash__le_f64(ash_le_reader *r);
+/* Append v as n <= 8 bytes. 0 or ASH_ENOMEM. */
+int ash__le_put(ash_buf *b, uint64_t v, size_t n);
+int ash__le_put_f64(ash_buf *b, double v);
+
 /* A growable list of owned strings. Zero-initialise. */
 typedef struct ash_strings {
     char **items;

@@ -97,7 +97,31 @@ static int key_distributions(ash_hasher *h, const ash_env_key_input *in, ash_dia
     return 0;
 }
 
-static int key_env_vars(ash_hasher *h, const ash_env_key_input *in)
+/* One field group: its own hasher, ended as a named field of the key. */
+typedef struct field_sink {
+    ash_env_key *out;
+    size_t cap;
+} field_sink;
+
+static int add_field(field_sink *sink, const char *name, ash_hasher *h)
+{
+    ash_env_key *k = sink->out;
+    if (ash__grow((void **)&k->fields, &sink->cap, k->count + 1, sizeof(*k->fields)) < 0) {
+        return ash__error_oom();
+    }
+    ash_env_field *f = &k->fields[k->count];
+    if (!(f->name = ash__strdup(name))) {
+        return ash__error_oom();
+    }
+    ash_hash hash = ash__hasher_final(h);
+    memcpy(f->hash.bytes, hash.bytes, 16);
+    k->count++;
+    return 0;
+}
+
+/* Environment variables in name order (the order of `env = [...]` does not matter), one field
+ * each, so that a change names its variable. */
+static int key_env_vars(field_sink *sink, const ash_env_key_input *in)
 {
     char **names = ash__malloc((in->env_var_count ? in->env_var_count : 1) * sizeof(char *));
     if (!names) {
@@ -107,51 +131,126 @@ static int key_env_vars(ash_hasher *h, const ash_env_key_input *in)
         memcpy(names, in->env_vars, in->env_var_count * sizeof(char *));
         qsort(names, in->env_var_count, sizeof(char *), ash__cmp_strp);
     }
-    for (size_t i = 0; i < in->env_var_count; i++) {
+    int rc = 0;
+    ash_buf name = ASH_BUF_INIT;
+    for (size_t i = 0; rc == 0 && i < in->env_var_count; i++) {
         if (i && strcmp(names[i], names[i - 1]) == 0) {
             continue;
         }
-        const char *value = getenv(names[i]);
-        field_str(h, "env-name", names[i]);
-        if (value) {
-            field_str(h, "env-value", value);
-        } else {
-            field_str(h, "env-unset", "");
+        ash_hasher h;
+        if (ash__hasher_init(&h) < 0) {
+            rc = ASH_ENOMEM;
+            break;
         }
+        const char *value = getenv(names[i]);
+        field_str(&h, value ? "env-value" : "env-unset", value ? value : "");
+        ash__buf_clear(&name);
+        rc = ash__buf_printf(&name, "env:%s", names[i]);
+        if (rc == 0) {
+            rc = add_field(sink, ash__buf_cstr(&name), &h);
+        }
+        ash__hasher_free(&h);
     }
+    ash__buf_free(&name);
     ash__free(names);
-    return 0;
+    return rc;
 }
 
-int ash__env_key(ash_key *out, const ash_env_key_input *in, ash_diag_fn diag, void *payload)
+/* Fill field `name` with `fill`; 0 or ASH_ENOMEM. */
+static int field(field_sink *sink, const char *name, const ash_env_key_input *in,
+                 int (*fill)(ash_hasher *h, const ash_env_key_input *in, ash_diag_fn diag,
+                             void *payload),
+                 ash_diag_fn diag, void *payload)
 {
     ash_hasher h;
     if (ash__hasher_init(&h) < 0) {
         return ASH_ENOMEM;
     }
-    char format[16];
-    snprintf(format, sizeof(format), "%d", ASH_CACHE_FORMAT);
-    field_str(&h, "aftershock", ASH_VERSION);
-    field_str(&h, "cache-format", format);
-    if (ash__envinfo_available(in->env)) {
-        field_str(&h, "python", ash__envinfo_python(in->env));
-        field_str(&h, "python-version", ash__envinfo_version(in->env));
-    } else {
-        field_str(&h, "python-unavailable", "");
-    }
-    int rc = key_distributions(&h, in, diag, payload);
+    int rc = fill(&h, in, diag, payload);
     if (rc == 0) {
-        rc = key_env_vars(&h, in);
-    }
-    for (size_t i = 0; rc == 0 && i < in->pytest_arg_count; i++) {
-        if (!ash__pytest_arg_is_cosmetic(in->pytest_args[i])) {
-            field_str(&h, "pytest-arg", in->pytest_args[i]);
-        }
-    }
-    if (rc == 0) {
-        ash_hash key = ash__hasher_final(&h);
-        memcpy(out->bytes, key.bytes, 16);
+        rc = add_field(sink, name, &h);
     }
     ash__hasher_free(&h);
     return rc;
+}
+
+static int key_aftershock(ash_hasher *h, const ash_env_key_input *in, ash_diag_fn diag,
+                          void *payload)
+{
+    (void)in, (void)diag, (void)payload;
+    char format[16];
+    snprintf(format, sizeof(format), "%d", ASH_CACHE_FORMAT);
+    field_str(h, "aftershock", ASH_VERSION);
+    field_str(h, "cache-format", format);
+    return 0;
+}
+
+static int key_python(ash_hasher *h, const ash_env_key_input *in, ash_diag_fn diag, void *payload)
+{
+    (void)diag, (void)payload;
+    if (ash__envinfo_available(in->env)) {
+        field_str(h, "python", ash__envinfo_python(in->env));
+        field_str(h, "python-version", ash__envinfo_version(in->env));
+    } else {
+        field_str(h, "python-unavailable", "");
+    }
+    return 0;
+}
+
+static int key_pytest_args(ash_hasher *h, const ash_env_key_input *in, ash_diag_fn diag,
+                           void *payload)
+{
+    (void)diag, (void)payload;
+    for (size_t i = 0; i < in->pytest_arg_count; i++) {
+        if (!ash__pytest_arg_is_cosmetic(in->pytest_args[i])) {
+            field_str(h, "pytest-arg", in->pytest_args[i]);
+        }
+    }
+    return 0;
+}
+
+int ash__env_key(ash_env_key *out, const ash_env_key_input *in, ash_diag_fn diag, void *payload)
+{
+    memset(out, 0, sizeof(*out));
+    field_sink sink = {out, 0};
+    int rc = field(&sink, "aftershock", in, key_aftershock, diag, payload);
+    if (rc == 0) {
+        rc = field(&sink, "python", in, key_python, diag, payload);
+    }
+    if (rc == 0) {
+        rc = field(&sink, "distributions", in, key_distributions, diag, payload);
+    }
+    if (rc == 0) {
+        rc = key_env_vars(&sink, in);
+    }
+    if (rc == 0) {
+        rc = field(&sink, "pytest-args", in, key_pytest_args, diag, payload);
+    }
+    ash_hasher h;
+    if (rc == 0 && ash__hasher_init(&h) < 0) {
+        rc = ASH_ENOMEM;
+    }
+    if (rc < 0) {
+        ash__env_key_free(out);
+        return rc;
+    }
+    for (size_t i = 0; i < out->count; i++) {
+        field_str(&h, "field", out->fields[i].name);
+        ash__hasher_field(&h, "hash", out->fields[i].hash.bytes, 16);
+    }
+    ash_hash key = ash__hasher_final(&h);
+    memcpy(out->key.bytes, key.bytes, 16);
+    ash__hasher_free(&h);
+    return 0;
+}
+
+void ash__env_key_free(ash_env_key *k)
+{
+    for (size_t i = 0; k && i < k->count; i++) {
+        ash__free(k->fields[i].name);
+    }
+    if (k) {
+        ash__free(k->fields);
+        memset(k, 0, sizeof(*k));
+    }
 }

@@ -27,9 +27,23 @@ typedef struct ash_env_key_input {
     size_t pytest_arg_count;
 } ash_env_key_input;
 
+/* One named part of the key ("aftershock", "python", "distributions", "env:NAME",
+ * "pytest-args"), so that a change can be explained by naming the part that changed. */
+typedef struct ash_env_field {
+    char *name; /* owned */
+    ash_key hash;
+} ash_env_field;
+
+typedef struct ash_env_key {
+    ash_key key;           /* the hash of every field's name and hash */
+    ash_env_field *fields; /* owned, in the order above; env vars sorted by name */
+    size_t count;
+} ash_env_key;
+
 /* Compute the key. A lockfile glob matching nothing is keyed as missing (adding the file
- * changes the key) with a warning. 0 or ASH_ENOMEM. */
-int ash__env_key(ash_key *out, const ash_env_key_input *in, ash_diag_fn diag, void *payload);
+ * changes the key) with a warning. 0 or ASH_ENOMEM (then `*out` holds nothing). */
+int ash__env_key(ash_env_key *out, const ash_env_key_input *in, ash_diag_fn diag, void *payload);
+void ash__env_key_free(ash_env_key *key);
 
 /* Does pytest argument `arg` only change pytest's output (-q, -v, --tb=..., -r..., --color=...)? */
 int ash__pytest_arg_is_cosmetic(const char *arg);

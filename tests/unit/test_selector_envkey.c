@@ -28,10 +28,12 @@ static ash_key key_with(const char *python, const char *f, char *const *vars, si
                             .lockfile_count = nlocks,
                             .pytest_args = args,
                             .pytest_arg_count = nargs};
-    ash_key k;
+    ash_env_key k;
     assert_int_equal(ash__env_key(&k, &in, NULL, NULL), 0);
     ash__envinfo_free(env);
-    return k;
+    ash_key key = k.key;
+    ash__env_key_free(&k);
+    return key;
 }
 
 static int same(ash_key a, ash_key b)
@@ -81,6 +83,38 @@ static void test_environment_variables(void **state)
     unsetenv("ASH_TEST_C");
 }
 
+/* The fields name what changed: only the variable's own field differs. */
+static void test_fields_name_the_change(void **state)
+{
+    (void)state;
+    char *vars[] = {"ASH_TEST_B", "ASH_TEST_A"};
+    ash_envinfo *env;
+    assert_int_equal(ash__envinfo_from_facts(&env, "p", facts), 0);
+    ash_env_key_input in = {.env = env, .root = tmp_root, .env_vars = vars, .env_var_count = 2};
+    ash_env_key before, after;
+    unsetenv("ASH_TEST_A");
+    assert_int_equal(ash__env_key(&before, &in, NULL, NULL), 0);
+    setenv("ASH_TEST_A", "1", 1);
+    assert_int_equal(ash__env_key(&after, &in, NULL, NULL), 0);
+    unsetenv("ASH_TEST_A");
+    assert_int_equal(before.count, 6);
+    assert_int_equal(after.count, before.count);
+    const char *changed = NULL;
+    for (size_t i = 0; i < before.count; i++) {
+        assert_string_equal(before.fields[i].name, after.fields[i].name);
+        if (!same(before.fields[i].hash, after.fields[i].hash)) {
+            assert_null(changed);
+            changed = before.fields[i].name;
+        }
+    }
+    assert_non_null(changed);
+    assert_string_equal(changed, "env:ASH_TEST_A");
+    assert_false(same(before.key, after.key));
+    ash__env_key_free(&before);
+    ash__env_key_free(&after);
+    ash__envinfo_free(env);
+}
+
 static void test_pytest_arguments(void **state)
 {
     (void)state;
@@ -117,9 +151,8 @@ int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmp_tree_setup, tmp_tree_teardown)
     const struct CMUnitTest tests[] = {
-        T(test_interpreter_and_distributions),
-        T(test_environment_variables),
-        T(test_pytest_arguments),
+        T(test_interpreter_and_distributions), T(test_environment_variables),
+        T(test_fields_name_the_change),        T(test_pytest_arguments),
         T(test_lockfiles_replace_metadata),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
