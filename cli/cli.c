@@ -69,6 +69,10 @@ int cli_next(cli_parser *p)
         cli_usage_error(p->cmd, "unknown option '%s'", a);
         return CLI_USAGE;
     }
+    if (o->arg == CLI_OPTIONAL_ARG) {
+        p->value = inline_value; /* only as --name=VALUE */
+        return o->id;
+    }
     if (o->arg == CLI_NO_ARG) {
         if (inline_value) {
             cli_usage_error(p->cmd, "option '--%s' takes no value", o->name);
@@ -94,8 +98,11 @@ void cli_print_help(const cli_command *cmd, FILE *out)
             cmd->args ? " " : "", cmd->args ? cmd->args : "", cmd->summary);
     for (const cli_option *o = cmd->options; o->id; o++) {
         char left[96];
-        snprintf(left, sizeof(left), "%s--%s%s%s", o->short_name ? "-x, " : "    ", o->name,
-                 o->arg ? " " : "", o->arg ? o->arg_name : "");
+        snprintf(left, sizeof(left), "%s--%s%s%s%s", o->short_name ? "-x, " : "    ", o->name,
+                 o->arg == CLI_OPTIONAL_ARG ? "[="
+                 : o->arg                   ? " "
+                                            : "",
+                 o->arg ? o->arg_name : "", o->arg == CLI_OPTIONAL_ARG ? "]" : "");
         if (o->short_name) {
             left[1] = o->short_name;
         }

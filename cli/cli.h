@@ -18,7 +18,7 @@ enum {
     CLI_EXIT_ERROR = 2,    /* usage error, or nothing could be done */
 };
 
-enum { CLI_NO_ARG = 0, CLI_REQUIRED_ARG = 1 };
+enum { CLI_NO_ARG = 0, CLI_REQUIRED_ARG = 1, CLI_OPTIONAL_ARG = 2 /* --name[=VALUE] */ };
 
 typedef struct cli_option {
     int id;               /* returned by cli_next; > 0 */
@@ -43,7 +43,7 @@ typedef struct cli_parser {
     int argc;
     char **argv;
     int index;
-    int only_positional; /* after "--" */
+    int only_positional; /* after "--": the remaining arguments are positional */
     const char *value;   /* the option's argument, or the positional argument */
 } cli_parser;
 
@@ -74,8 +74,7 @@ enum { CLI_OPT_ROOT = 100, CLI_OPT_JOBS, CLI_OPT_NO_CACHE, CLI_OPT_PYTHON, CLI_O
      CLI_REQUIRED_ARG,                                                                             \
      "DIR",                                                                                        \
      "project root (default: the git top level, else the nearest pyproject.toml)"},                \
-        {CLI_OPT_JOBS,     "jobs", 'j',                                                            \
-         CLI_REQUIRED_ARG, "N",    "extraction threads (default: all cores)"},                     \
+        {CLI_OPT_JOBS, "jobs", 'j', CLI_REQUIRED_ARG, "N", "parallel jobs (default: all cores)"},  \
         {CLI_OPT_NO_CACHE, "no-cache", 0,                                                          \
          CLI_NO_ARG,       NULL,       "neither read nor write the parse cache"},                  \
         {CLI_OPT_PYTHON,                                                                           \
@@ -107,9 +106,17 @@ double cli_elapsed(const struct timespec *start);
 int cmd_imports(const cli_command *cmd, int argc, char **argv);
 int cmd_graph(const cli_command *cmd, int argc, char **argv);
 int cmd_hash(const cli_command *cmd, int argc, char **argv);
+int cmd_run(const cli_command *cmd, int argc, char **argv);
+int cmd_affected(const cli_command *cmd, int argc, char **argv);
+int cmd_why(const cli_command *cmd, int argc, char **argv);
+int cmd_cache(const cli_command *cmd, int argc, char **argv);
 
 extern const cli_command cli_imports_command;
 extern const cli_command cli_graph_command;
 extern const cli_command cli_hash_command;
+extern const cli_command cli_run_command;
+extern const cli_command cli_affected_command;
+extern const cli_command cli_why_command;
+extern const cli_command cli_cache_command;
 
 #endif

@@ -7,15 +7,15 @@
 #include <string.h>
 
 static const cli_command *const commands[] = {
-    &cli_imports_command,
-    &cli_graph_command,
-    &cli_hash_command,
+    &cli_imports_command,  &cli_graph_command, &cli_hash_command,  &cli_run_command,
+    &cli_affected_command, &cli_why_command,   &cli_cache_command,
 };
 
 static void usage(FILE *out)
 {
-    fprintf(out, "usage: aftershock <command> [options]\n\n"
-                 "Import graphs of Python projects.\n\ncommands:\n");
+    fprintf(out,
+            "usage: aftershock <command> [options]\n\n"
+            "Import graphs of Python projects, and the tests their changes select.\n\ncommands:\n");
     for (size_t i = 0; i < sizeof(commands) / sizeof(commands[0]); i++) {
         fprintf(out, "  %-10s %s\n", commands[i]->name, commands[i]->summary);
     }

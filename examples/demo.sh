@@ -1,20 +1,26 @@
 #!/usr/bin/env bash
-# `make demo`: aftershock's import graph of the bundled example project, examples/demo.
+# `make demo`: aftershock on the bundled example project, examples/demo, copied into a
+# temporary git repository: the import graph, then `aftershock run` three times (everything,
+# nothing, only what an edit reaches), with `affected` and `why` in between.
 set -euo pipefail
 bin=${1:-build/aftershock}
 bin=$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")
-demo=$(dirname "$0")/demo
-echo "== aftershock graph --root $demo   (what each file imports)"
-"$bin" graph --root "$demo"
+python=${PYTHON:-python3}
+work=$(mktemp -d "${TMPDIR:-/tmp}/aftershock-demo.XXXXXX")
+trap 'rm -rf "$work"' EXIT
+cp -R "$(dirname "$0")/demo/." "$work"
+rm -rf "$work/.aftershock"
+cd "$work"
+git init -q && git add -A
+git -c user.name=demo -c user.email=demo@example.invalid commit -qm demo
+ash() { echo; echo "\$ aftershock $*"; "$bin" "$@" --python "$python"; }
+
+ash graph --direction dependents --closure
+ash run
+ash run
 echo
-echo "== aftershock graph --direction dependents --closure   (what a change to pricing.py reaches)"
-"$bin" graph --root "$demo" --direction dependents --closure | python3 -c '
-import json, sys
-graph = json.load(sys.stdin)
-print("src/shop/pricing.py ->", ", ".join(graph["src/shop/pricing.py"]))'
-echo
-echo "== aftershock imports src/shop/cart.py"
-"$bin" imports "$demo/src/shop/cart.py"
-echo
-echo "== aftershock hash   (closure keys: change a file, and the keys of everything importing it change)"
-(cd "$demo" && "$bin" hash --root . src/shop/tax.py tests/test_cart.py src/shop)
+echo "\$ echo '# a one-line change' >> tests/helpers.py"
+echo '# a one-line change' >> tests/helpers.py
+ash affected
+ash why tests/test_cart.py
+ash run

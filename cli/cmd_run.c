@@ -1,0 +1,742 @@
+/*
+ * `aftershock run [-j N] [--cov[=SOURCE]] [--no-cache] [--force] [--isolate] [--junitxml PATH]
+ * [-- PYTEST_ARGS]`: the result of the whole test suite, running only the test modules whose
+ * inputs changed since they last passed and replaying the others from the result cache, with
+ * one merged JUnit file and one coverage report covering both. Exit statuses are pytest's.
+ */
+#include "cli.h"
+#include "embedded.h"
+#include "project.h"
+#include "rcache.h"
+#include "runner.h"
+#include "session.h"
+#include "state.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+/* pytest's exit statuses */
+enum { RUN_OK = 0, RUN_FAILED = 1, RUN_INTERRUPTED = 2, RUN_INTERNAL = 3, RUN_USAGE = 4 };
+
+/* The result cache's default cap. */
+#define DEFAULT_CACHE_BYTES (1ull << 30)
+
+enum { OPT_COV = 1, OPT_FORCE, OPT_ISOLATE, OPT_JUNIT, OPT_COV_XML };
+
+static const cli_option options[] = {
+    {OPT_COV, "cov", 0, CLI_OPTIONAL_ARG, "SOURCE",
+     "measure coverage with coverage.py (of SOURCE, comma-separated; default: its config)"},
+    {OPT_COV_XML, "cov-xml", 0, CLI_REQUIRED_ARG, "PATH",
+     "where --cov writes its XML report (default: coverage.xml in the root)"},
+    {OPT_JUNIT, "junitxml", 0, CLI_REQUIRED_ARG, "PATH",
+     "write one JUnit XML file of every module, run or replayed"},
+    {OPT_FORCE, "force", 0, CLI_NO_ARG, NULL, "run every module (and cache the results)"},
+    {OPT_ISOLATE, "isolate", 0, CLI_NO_ARG, NULL,
+     "run each module in its own pytest process (default: batches per worker)"},
+    CLI_PROJECT_OPTIONS,
+    {0},
+};
+
+const cli_command cli_run_command = {
+    .name = "run",
+    .args = "[-- PYTEST_ARGS]",
+    .summary = "Run the test modules whose inputs changed; replay the others' results.",
+    .options = options,
+    .run = cmd_run,
+};
+
+typedef struct run_args {
+    ash_project_options project;
+    ash_strings pytest_args;
+    const char *cov; /* NULL: off */
+    char *cov_source;
+    const char *cov_xml;
+    const char *junit;
+    char *junit_arg, *cov_arg; /* taken from the pytest arguments */
+    int force;
+    int isolate;
+} run_args;
+
+/* What happened to each module, and the totals. */
+typedef struct run_state {
+    ash_session *session;
+    const cli_diag *diag;
+    size_t total, to_run, done, replayed, failed_modules;
+    uint64_t counts[ASH_COUNT_KINDS];
+    ash_result *results; /* per suite module */
+    uint8_t *replayed_flag;
+    size_t *run_index; /* runner item -> suite module */
+    struct timespec start;
+    int tty;
+    int progress_shown;
+} run_state;
+
+static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli_diag *diag)
+{
+    cli_parser p;
+    int opt;
+    cli_parser_init(&p, cmd, argc, argv);
+    while ((opt = cli_next(&p)) != CLI_END) {
+        switch (opt) {
+        case OPT_COV:
+            a->cov = p.value ? p.value : "";
+            break;
+        case OPT_COV_XML:
+            a->cov_xml = p.value;
+            break;
+        case OPT_JUNIT:
+            a->junit = p.value;
+            break;
+        case OPT_FORCE:
+            a->force = 1;
+            break;
+        case OPT_ISOLATE:
+            a->isolate = 1;
+            break;
+        case CLI_POSITIONAL:
+            if (ash__strings_add(&a->pytest_args, p.value, strlen(p.value)) < 0) {
+                return cli_fail(ASH_ENOMEM);
+            }
+            break;
+        case CLI_HELP:
+            return -1;
+        case CLI_USAGE:
+            return RUN_USAGE;
+        default:
+            if (cli_project_option(cmd, opt, p.value, &a->project, diag) <= 0) {
+                return RUN_USAGE;
+            }
+        }
+    }
+    /* pytest's own spellings of what run does itself: --junitxml=PATH, --cov[=SOURCE] */
+    size_t kept = 0;
+    for (size_t i = 0; i < a->pytest_args.count; i++) {
+        char *arg = a->pytest_args.items[i];
+        char **into = NULL;
+        if (strncmp(arg, "--junitxml=", 11) == 0 || strncmp(arg, "--junit-xml=", 12) == 0) {
+            into = &a->junit_arg;
+        } else if (strcmp(arg, "--cov") == 0 || strncmp(arg, "--cov=", 6) == 0) {
+            into = &a->cov_arg;
+        }
+        if (!into) {
+            a->pytest_args.items[kept++] = arg;
+            continue;
+        }
+        ash__free(*into);
+        *into = arg; /* owned now */
+    }
+    a->pytest_args.count = kept;
+    if (a->junit_arg) {
+        a->junit = strchr(a->junit_arg, '=') + 1;
+    }
+    if (a->cov_arg) {
+        a->cov = a->cov_arg[5] ? a->cov_arg + 6 : "";
+    }
+    /* coverage sources "a,b" become os.pathsep-separated, as the plugin wants them */
+    if (a->cov && *a->cov) {
+        if (!(a->cov_source = strdup(a->cov))) {
+            return cli_fail(ASH_ENOMEM);
+        }
+        for (char *c = a->cov_source; *c; c++) {
+            *c = *c == ',' ? ':' : *c;
+        }
+        a->cov = a->cov_source;
+    }
+    return 0;
+}
+
+static double elapsed(const run_state *st)
+{
+    return cli_elapsed(&st->start);
+}
+
+static void clear_progress(run_state *st)
+{
+    if (st->progress_shown) {
+        fputs("\r\033[K", stderr);
+        st->progress_shown = 0;
+    }
+}
+
+static void show_progress(run_state *st)
+{
+    if (!st->tty || st->diag->quiet) {
+        return;
+    }
+    fprintf(stderr, "\r\033[K[%zu/%zu] %zu replayed, %zu failed, %.1fs", st->done + st->replayed,
+            st->total, st->replayed, st->failed_modules, elapsed(st));
+    fflush(stderr);
+    st->progress_shown = 1;
+}
+
+static const char *outcome_name(ash_outcome o)
+{
+    static const char *const names[] = {"passed", "failed", "error", "crashed"};
+    return names[o];
+}
+
+static void on_progress(void *payload, size_t index, const ash_result *r)
+{
+    run_state *st = payload;
+    st->done++;
+    st->failed_modules += r->outcome != ASH_OUTCOME_PASSED;
+    if (st->tty) {
+        show_progress(st);
+    } else if (!st->diag->quiet) {
+        const char *path = ash_graph_node_path(
+            st->session->graph, st->session->suite.modules[st->run_index[index]].node);
+        fprintf(stderr, "aftershock: %s %s (%.2fs) [%zu/%zu]\n", path, outcome_name(r->outcome),
+                r->duration, st->done, st->to_run);
+    }
+}
+
+/* One JUnit document of every module's <testcase> elements, run or replayed. */
+static int write_junit(const run_state *st, const char *path)
+{
+    uint64_t tests = 0, failures = 0, errors = 0, skipped = 0;
+    double seconds = 0;
+    for (size_t i = 0; i < st->total; i++) {
+        const ash_result *r = &st->results[i];
+        if (!r->module) {
+            continue;
+        }
+        tests += r->counts[ASH_COUNT_PASSED] + r->counts[ASH_COUNT_FAILED] +
+                 r->counts[ASH_COUNT_SKIPPED] + r->counts[ASH_COUNT_XFAILED] +
+                 r->counts[ASH_COUNT_XPASSED] + r->counts[ASH_COUNT_ERRORS];
+        failures += r->counts[ASH_COUNT_FAILED];
+        errors += r->counts[ASH_COUNT_ERRORS];
+        skipped += r->counts[ASH_COUNT_SKIPPED] + r->counts[ASH_COUNT_XFAILED];
+        seconds += r->duration;
+    }
+    ash_buf doc = ASH_BUF_INIT;
+    char host[256] = "localhost", stamp[32];
+    gethostname(host, sizeof(host) - 1);
+    time_t now = time(NULL);
+    strftime(stamp, sizeof(stamp), "%Y-%m-%dT%H:%M:%S", localtime(&now));
+    int rc = ash__buf_printf(
+        &doc,
+        "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<testsuites name=\"pytest "
+        "tests\"><testsuite name=\"pytest\" errors=\"%llu\" failures=\"%llu\" "
+        "skipped=\"%llu\" tests=\"%llu\" time=\"%.3f\" timestamp=\"%s\" "
+        "hostname=\"%s\">",
+        (unsigned long long)errors, (unsigned long long)failures, (unsigned long long)skipped,
+        (unsigned long long)tests, seconds, stamp, host);
+    for (size_t i = 0; rc == 0 && i < st->total; i++) {
+        const ash_result *r = &st->results[i];
+        if (r->module && r->junit.len) {
+            rc = ash__buf_put(&doc, r->junit.ptr, r->junit.len);
+        }
+    }
+    if (rc == 0) {
+        rc = ash__buf_puts(&doc, "</testsuite></testsuites>\n");
+    }
+    if (rc == 0) {
+        rc = ash__write_atomic(path, doc.ptr, doc.len);
+    }
+    ash__buf_free(&doc);
+    return rc;
+}
+
+/* Combine every module's coverage data (run or replayed) into .coverage, coverage.xml and
+ * coverage's terminal report, with the embedded report script. */
+static int write_coverage(const run_state *st, const run_args *a, const char *python,
+                          const char *plugin_dir, const char *work_dir)
+{
+    const char *root = ash_project_root(st->session->project);
+    ash_buf list = ASH_BUF_INIT;
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < st->total; i++) {
+        const ash_result *r = &st->results[i];
+        if (!r->module || r->coverage.len == 0) {
+            continue;
+        }
+        char name[48];
+        snprintf(name, sizeof(name), "coverage-%zu.json", i);
+        char *path = ash__path_join(work_dir, name);
+        rc = path ? ash__write_atomic(path, r->coverage.ptr, r->coverage.len) : ASH_ENOMEM;
+        if (rc == 0) {
+            rc = ash__buf_printf(&list, "%s\n", path);
+        }
+        ash__free(path);
+    }
+    char *listfile = ash__path_join(work_dir, "coverage-files.txt");
+    char *script = ash__path_join(plugin_dir, "aftershock_report.py");
+    char *xml = a->cov_xml ? ash__strdup(a->cov_xml) : ash__path_join(root, "coverage.xml");
+    if (rc == 0 && (!listfile || !script || !xml)) {
+        rc = ASH_ENOMEM;
+    }
+    if (rc == 0) {
+        rc = ash__write_atomic(listfile, list.ptr ? list.ptr : "", list.len);
+    }
+    if (rc == 0) {
+        fflush(stdout);
+        pid_t pid = fork();
+        if (pid == 0) {
+            if (!freopen(listfile, "r", stdin) || chdir(root) != 0) {
+                _exit(127);
+            }
+            execlp(python, python, script, "--root", root, "--xml", xml, (char *)NULL);
+            _exit(127);
+        }
+        int status = 0;
+        while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR) {
+        }
+        if (pid < 0 || !WIFEXITED(status) || WEXITSTATUS(status) != 0) {
+            rc = ash__error(ASH_ECHILD, "the coverage report failed (%s)", script);
+        }
+    }
+    ash__free(listfile);
+    ash__free(script);
+    ash__free(xml);
+    ash__buf_free(&list);
+    return rc;
+}
+
+/* Save what this run learnt: the environment's fields, and per module its inputs key,
+ * outcome and duration (read afresh and merged, so a concurrent run's modules are kept). */
+static void save_state(const run_state *st, const char *cache_dir, ash_diag_fn diag, void *payload)
+{
+    char *path = ash__path_join(cache_dir, "last-run");
+    ash_run_state state;
+    if (!path || ash__state_load(&state, path, diag, payload) < 0) {
+        ash__free(path);
+        return;
+    }
+    const ash_suite *suite = &st->session->suite;
+    int rc = 0;
+    ash_state_field *fields = ash__calloc(suite->env.count + 1, sizeof(*fields));
+    if (!fields) {
+        rc = ASH_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < suite->env.count; i++) {
+        fields[i].hash = suite->env.fields[i].hash;
+        if (!(fields[i].name = ash__strdup(suite->env.fields[i].name))) {
+            rc = ASH_ENOMEM;
+        }
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < state.field_count; i++) {
+            ash__free(state.fields[i].name);
+        }
+        ash__free(state.fields);
+        state.fields = fields;
+        state.field_count = suite->env.count;
+        state.env = suite->env.key;
+        fields = NULL;
+    }
+    for (size_t i = 0; rc == 0 && i < st->total; i++) {
+        const ash_result *r = &st->results[i];
+        if (r->module) {
+            rc = ash__state_set(&state, r->module, &suite->modules[i].inputs, r->outcome,
+                                r->duration);
+        }
+    }
+    if (rc == 0 && ash__state_save(&state, path) < 0) {
+        diag(path, ash_error_last(), payload);
+    }
+    for (size_t i = 0; fields && i < suite->env.count; i++) {
+        ash__free(fields[i].name);
+    }
+    ash__free(fields);
+    ash__state_free(&state);
+    ash__free(path);
+}
+
+/* A private scratch directory for one run's worker files. */
+static char *make_work_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    char *dir = ash__path_join(tmp && *tmp ? tmp : "/tmp", "aftershock-XXXXXX");
+    if (dir && !mkdtemp(dir)) {
+        ash__error(ASH_EIO, "cannot create a temporary directory in %s: %s",
+                   tmp && *tmp ? tmp : "/tmp", strerror(errno));
+        ash__free(dir);
+        return NULL;
+    }
+    return dir;
+}
+
+static void remove_tree(const char *dir)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    while (d && (e = readdir(d))) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+            continue;
+        }
+        char *path = ash__path_join(dir, e->d_name);
+        struct stat sb;
+        if (path && lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
+            remove_tree(path);
+        } else if (path) {
+            unlink(path);
+        }
+        ash__free(path);
+    }
+    if (d) {
+        closedir(d);
+    }
+    rmdir(dir);
+}
+
+/* The cached result of module i, if it passed with the same inputs. */
+static int replay(run_state *st, ash_rcache *cache, size_t i)
+{
+    int hit = 0;
+    ash_result *r = &st->results[i];
+    if (ash__rcache_get(cache, &st->session->suite.modules[i].inputs, r, &hit) < 0) {
+        return ASH_ENOMEM;
+    }
+    const char *path = ash_graph_node_path(st->session->graph, st->session->suite.modules[i].node);
+    if (hit && (r->outcome != ASH_OUTCOME_PASSED || !r->module || strcmp(r->module, path) != 0)) {
+        hit = 0;
+    }
+    if (!hit) {
+        ash__result_free(r);
+        memset(r, 0, sizeof(*r));
+        return 0;
+    }
+    st->replayed_flag[i] = 1;
+    st->replayed++;
+    return 1;
+}
+
+/* Expected durations from the last run; modules never seen get the mean. */
+static void expect_durations(ash_run_item *items, size_t n, const ash_run_state *state)
+{
+    double sum = 0;
+    size_t known = 0;
+    for (size_t k = 0; k < n; k++) {
+        const ash_state_module *m = ash__state_find(state, items[k].path);
+        items[k].expected = m ? m->duration : -1;
+        if (m) {
+            sum += m->duration;
+            known++;
+        }
+    }
+    for (size_t k = 0; k < n; k++) {
+        if (items[k].expected < 0) {
+            items[k].expected = known ? sum / (double)known : 1.0;
+        }
+    }
+}
+
+static void add_counts(uint64_t *totals, const ash_result *r)
+{
+    for (int k = 0; k < ASH_COUNT_KINDS; k++) {
+        totals[k] += r->counts[k];
+    }
+}
+
+/* "3 passed, 1 failed, 2 skipped in 1.23s" the way pytest words it. */
+static void print_summary(const run_state *st, size_t unrun)
+{
+    static const char *const words[ASH_COUNT_KINDS] = {"passed", "failed",  "skipped",
+                                                       "errors", "xfailed", "xpassed"};
+    static const int order[] = {ASH_COUNT_FAILED,  ASH_COUNT_PASSED,  ASH_COUNT_SKIPPED,
+                                ASH_COUNT_XFAILED, ASH_COUNT_XPASSED, ASH_COUNT_ERRORS};
+    char line[512];
+    size_t n = 0;
+    for (size_t k = 0; k < ASH_ARRAY_SIZE(order); k++) {
+        uint64_t c = st->counts[order[k]];
+        const char *word = order[k] == ASH_COUNT_ERRORS && c == 1 ? "error" : words[order[k]];
+        if (c || order[k] == ASH_COUNT_PASSED) {
+            n += (size_t)snprintf(line + n, sizeof(line) - n, "%s%llu %s", n ? ", " : "",
+                                  (unsigned long long)c, word);
+        }
+    }
+    n += (size_t)snprintf(line + n, sizeof(line) - n, " in %.2fs; %zu module%s run, %zu replayed",
+                          elapsed(st), st->done, st->done == 1 ? "" : "s", st->replayed);
+    if (unrun) {
+        snprintf(line + n, sizeof(line) - n, ", %zu not run", unrun);
+    }
+    printf("%s\n", line);
+}
+
+/* Reports equal but for their first line (which names the module): one worker's log, shown
+ * once for every module of its batch. */
+static int same_report(const ash_result *a, const ash_result *b)
+{
+    const char *x = a->output.len ? memchr(a->output.ptr, '\n', a->output.len) : NULL;
+    const char *y = b->output.len ? memchr(b->output.ptr, '\n', b->output.len) : NULL;
+    if (!x || !y) {
+        return 0;
+    }
+    size_t xl = a->output.len - (size_t)(x - a->output.ptr);
+    size_t yl = b->output.len - (size_t)(y - b->output.ptr);
+    return xl == yl && xl > 1 && memcmp(x, y, xl) == 0;
+}
+
+static void print_failures(const run_state *st)
+{
+    int header = 0;
+    const ash_result *previous = NULL;
+    for (size_t i = 0; i < st->total; i++) {
+        const ash_result *r = &st->results[i];
+        if (!r->module || st->replayed_flag[i] || r->outcome == ASH_OUTCOME_PASSED) {
+            continue;
+        }
+        if (!header) {
+            printf("%s FAILURES %s\n", "=====================================",
+                   "=====================================");
+            header = 1;
+        }
+        if (previous && same_report(previous, r)) {
+            printf("%s: %s: the same as above\n", r->module, outcome_name(r->outcome));
+            continue;
+        }
+        previous = r;
+        fwrite(r->output.ptr ? r->output.ptr : "", 1, r->output.len, stdout);
+        if (r->output.len && r->output.ptr[r->output.len - 1] != '\n') {
+            putchar('\n');
+        }
+        if (r->output.len == 0) {
+            printf("%s: %s\n", r->module, outcome_name(r->outcome));
+        }
+    }
+}
+
+/* Run the modules that were not replayed. */
+static int run_rest(run_state *st, const run_args *a, int jobs, const char *python,
+                    const char *plugin_dir, const char *work_dir, const ash_run_state *last,
+                    int *interrupted)
+{
+    ash_session *s = st->session;
+    ash_run_item *items = ash__calloc(st->to_run + 1, sizeof(*items));
+    char **paths = ash__calloc(st->to_run + 1, sizeof(char *));
+    ash_result *results = ash__calloc(st->to_run + 1, sizeof(*results));
+    st->run_index = ash__calloc(st->to_run + 1, sizeof(size_t));
+    if (!items || !paths || !results || !st->run_index) {
+        ash__free(items);
+        ash__free(paths);
+        ash__free(results);
+        return ash__error_oom();
+    }
+    size_t k = 0;
+    for (size_t i = 0; i < st->total; i++) {
+        if (st->replayed_flag[i]) {
+            continue;
+        }
+        const char *path = ash_graph_node_path(s->graph, s->suite.modules[i].node);
+        items[k].path = path;
+        paths[k] = (char *)path;
+        items[k].targets = ash__session_nodeids(s, path, &items[k].target_count);
+        if (items[k].target_count == 0) {
+            items[k].targets = &paths[k];
+            items[k].target_count = 1;
+        }
+        st->run_index[k++] = i;
+    }
+    expect_durations(items, st->to_run, last);
+    ash_run_options ro = {
+        .python = python,
+        .root = ash_project_root(s->project),
+        .plugin_dir = plugin_dir,
+        .work_dir = work_dir,
+        .pytest_args = s->args.items,
+        .pytest_arg_count = s->args.count,
+        .cov = a->cov,
+        .jobs = jobs,
+        .isolate = a->isolate,
+        .progress = on_progress,
+        .payload = st,
+    };
+    int rc = ash__run_modules(&ro, items, st->to_run, results, interrupted);
+    for (size_t j = 0; j < st->to_run; j++) {
+        st->results[st->run_index[j]] = results[j]; /* moved */
+    }
+    ash__free(results);
+    ash__free(items);
+    ash__free(paths);
+    return rc;
+}
+
+/* Store the passing results of modules that ran, unless their inputs cannot be keyed. */
+static void store_results(const run_state *st, ash_rcache *cache, cli_diag *diag)
+{
+    int warned = 0;
+    for (size_t i = 0; cache && i < st->total; i++) {
+        const ash_result *r = &st->results[i];
+        const ash_test_module *m = &st->session->suite.modules[i];
+        size_t ids;
+        ash__session_nodeids(st->session, r->module ? r->module : "", &ids);
+        if (!r->module || st->replayed_flag[i] || r->outcome != ASH_OUTCOME_PASSED ||
+            m->unresolved || ids) {
+            continue;
+        }
+        if (ash__rcache_put(cache, &m->inputs, r) < 0 && !warned) {
+            cli_diag_print(NULL, ash_error_last(), diag);
+            warned = 1;
+        }
+    }
+}
+
+static int exit_status_of(int rc)
+{
+    return rc == ASH_ENOTFOUND || rc == ASH_EINVAL ? RUN_USAGE : RUN_INTERNAL;
+}
+
+int cmd_run(const cli_command *cmd, int argc, char **argv)
+{
+    cli_diag diag = {0};
+    run_args a = {0};
+    run_state st = {.diag = &diag, .tty = isatty(2)};
+    clock_gettime(CLOCK_MONOTONIC, &st.start);
+    a.project.diag = cli_diag_print;
+    a.project.payload = &diag;
+    int rc = parse(cmd, argc, argv, &a, &diag), status = RUN_OK;
+    if (rc != 0) {
+        ash__strings_free(&a.pytest_args);
+        return rc < 0 ? RUN_OK : RUN_USAGE;
+    }
+    ash_session s;
+    ash_session_options so = {a.pytest_args.items, a.pytest_args.count, a.cov};
+    ash_rcache *cache = NULL;
+    ash_run_state last = {0};
+    char *cache_dir = NULL, *work_dir = NULL, *plugin_dir = NULL;
+    if ((rc = ash__session_open(&s, &a.project, &so)) < 0) {
+        cli_fail(rc);
+        status = exit_status_of(rc);
+        goto free_args;
+    }
+    st.session = &s;
+    st.total = s.suite.count;
+    st.results = ash__calloc(st.total + 1, sizeof(ash_result));
+    st.replayed_flag = ash__calloc(st.total + 1, 1);
+    if (!st.results || !st.replayed_flag) {
+        status = (cli_fail(ash__error_oom()), RUN_INTERNAL);
+        goto done;
+    }
+    if (st.total == 0) {
+        printf("aftershock: no test modules found (pytest would collect nothing)\n");
+        status = 5;
+        goto done;
+    }
+    int private_dir = 0;
+    if (!a.project.no_cache) {
+        cache_dir = ash__result_cache_dir(s.project, &private_dir);
+        if (!cache_dir ||
+            ash__rcache_open(&cache, cache_dir, private_dir, cli_diag_print, &diag) < 0) {
+            cli_diag_print(NULL, ash_error_last(), &diag);
+            cli_diag_print(NULL, "running without the result cache", &diag);
+            cache = NULL;
+        } else {
+            char *path = ash__path_join(cache_dir, "last-run");
+            if (!path || ash__state_load(&last, path, cli_diag_print, &diag) < 0) {
+                memset(&last, 0, sizeof(last));
+            }
+            ash__free(path);
+        }
+    }
+    for (size_t i = 0; i < st.total; i++) {
+        const ash_test_module *m = &s.suite.modules[i];
+        size_t ids;
+        ash__session_nodeids(&s, ash_graph_node_path(s.graph, m->node), &ids);
+        if (cache && !a.force && !m->unresolved && ids == 0 && replay(&st, cache, i) < 0) {
+            status = (cli_fail(ASH_ENOMEM), RUN_INTERNAL);
+            goto done;
+        }
+        if (st.replayed_flag[i]) {
+            add_counts(st.counts, &st.results[i]);
+        }
+    }
+    st.to_run = st.total - st.replayed;
+    if (!diag.quiet) {
+        fprintf(stderr, "aftershock: %zu test modules: %zu to run, %zu replayed from the cache\n",
+                st.total, st.to_run, st.replayed);
+    }
+    int interrupted = 0;
+    if (st.to_run) {
+        const char *python = ash__envinfo_python(ash__project_envinfo(s.project));
+        if (!python || !*python) {
+            fprintf(stderr, "aftershock: no Python interpreter to run pytest with "
+                            "(set --python or [tool.aftershock] python)\n");
+            status = RUN_INTERNAL;
+            goto done;
+        }
+        if (!(work_dir = make_work_dir()) ||
+            ash__embedded_install(&plugin_dir, cache ? cache_dir : work_dir) < 0) {
+            status = (cli_fail(ASH_EIO), RUN_INTERNAL);
+            goto done;
+        }
+        int jobs = a.project.jobs > 0 ? a.project.jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        rc = run_rest(&st, &a, jobs > 0 ? jobs : 1, python, plugin_dir, work_dir, &last,
+                      &interrupted);
+        clear_progress(&st);
+        if (rc < 0) {
+            cli_fail(rc);
+            status = RUN_INTERNAL;
+        }
+        store_results(&st, cache, &diag);
+    } else if (!diag.quiet) {
+        fprintf(stderr, "aftershock: nothing to run: every test module is unchanged since it "
+                        "passed\n");
+    }
+    size_t unrun = 0;
+    for (size_t i = 0; i < st.total; i++) {
+        const ash_result *r = &st.results[i];
+        if (!r->module) {
+            unrun++;
+        } else if (!st.replayed_flag[i]) {
+            add_counts(st.counts, r);
+        }
+    }
+    print_failures(&st);
+    if (a.junit && write_junit(&st, a.junit) < 0) {
+        cli_diag_print(NULL, ash_error_last(), &diag);
+        status = status ? status : RUN_INTERNAL;
+    }
+    if (a.cov && !interrupted) {
+        const char *python = ash__envinfo_python(ash__project_envinfo(s.project));
+        if (!work_dir && !(work_dir = make_work_dir())) {
+            cli_diag_print(NULL, ash_error_last(), &diag);
+        } else if (!plugin_dir && ash__embedded_install(&plugin_dir, work_dir) < 0) {
+            cli_diag_print(NULL, ash_error_last(), &diag);
+        } else if (write_coverage(&st, &a, python, plugin_dir, work_dir) < 0) {
+            cli_diag_print(NULL, ash_error_last(), &diag);
+            status = status ? status : RUN_INTERNAL;
+        }
+    }
+    if (cache) {
+        save_state(&st, cache_dir, cli_diag_print, &diag);
+        ash_rcache_stats stats;
+        const ash_config *config = ash__project_config(s.project);
+        uint64_t cap = config->cache_size ? config->cache_size : DEFAULT_CACHE_BYTES;
+        if (ash__rcache_stats(cache, &stats) == 0 && stats.bytes > cap) {
+            ash__rcache_prune(cache, cap, &stats);
+        }
+    }
+    print_summary(&st, unrun);
+    if (status == RUN_OK) {
+        status = interrupted ? RUN_INTERRUPTED : st.failed_modules ? RUN_FAILED : RUN_OK;
+    }
+done:
+    fflush(stdout);
+    for (size_t i = 0; st.results && i < st.total; i++) {
+        ash__result_free(&st.results[i]);
+    }
+    ash__free(st.results);
+    ash__free(st.replayed_flag);
+    ash__free(st.run_index);
+    ash__rcache_close(cache);
+    ash__state_free(&last);
+    if (work_dir) {
+        remove_tree(work_dir);
+    }
+    ash__free(work_dir);
+    ash__free(plugin_dir);
+    ash__free(cache_dir);
+    ash__session_close(&s);
+free_args:
+    ash__strings_free(&a.pytest_args);
+    ash__free(a.junit_arg);
+    ash__free(a.cov_arg);
+    free(a.cov_source);
+    return status;
+}

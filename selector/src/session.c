@@ -1,0 +1,186 @@
+/*
+ * Selection sessions (see session.h).
+ */
+#include "session.h"
+
+#include "project.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* `abs` relative to `root`, or NULL when outside it (borrowed from abs). */
+static const char *inside(const char *abs, const char *root)
+{
+    size_t n = strlen(root);
+    if (strcmp(abs, root) == 0) {
+        return "";
+    }
+    return strncmp(abs, root, n) == 0 && abs[n] == '/' ? abs + n + 1 : NULL;
+}
+
+/* A pytest argument naming a file or directory of the project (with an optional ::node id):
+ * its path relative to the root into `*rel` (owned), the node id part into `*rest`. */
+static int as_path(char **rel, const char **rest, const char *arg, const char *root)
+{
+    *rel = NULL;
+    *rest = NULL;
+    if (arg[0] == '-') {
+        return 0;
+    }
+    const char *sep = strstr(arg, "::");
+    char *file = sep ? ash__strndup(arg, (size_t)(sep - arg)) : ash__strdup(arg);
+    if (!file) {
+        return ash__error_oom();
+    }
+    char *abs = realpath(file, NULL);
+    ash__free(file);
+    const char *r = abs ? inside(abs, root) : NULL;
+    if (r) {
+        *rel = ash__strdup(r);
+        *rest = sep;
+    }
+    free(abs);
+    return r && !*rel ? ash__error_oom() : 0;
+}
+
+static int split_args(ash_session *s, const ash_session_options *o)
+{
+    const char *root = ash_project_root(s->project);
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < o->pytest_arg_count; i++) {
+        const char *arg = o->pytest_args[i];
+        char *rel;
+        const char *rest;
+        if ((rc = as_path(&rel, &rest, arg, root)) < 0) {
+            break;
+        }
+        if (!rel) {
+            rc = ash__strings_add(&s->args, arg, strlen(arg));
+            if (rc == 0) {
+                rc = ash__strings_add(&s->keyed, arg, strlen(arg));
+            }
+            continue;
+        }
+        rc = ash__strings_add_unique(&s->paths, rel, strlen(rel));
+        if (rc == 0 && rest) {
+            ash_buf id = ASH_BUF_INIT;
+            rc = ash__buf_printf(&id, "%s%s", rel, rest);
+            if (rc == 0) {
+                rc = ash__strings_add(&s->nodeids, id.ptr, id.len);
+            }
+            ash__buf_free(&id);
+        }
+        ash__free(rel);
+    }
+    /* one module's node ids side by side, for ash__session_nodeids */
+    ash__sort_unique_strings(s->nodeids.items, &s->nodeids.count);
+    if (rc == 0 && o->cov) {
+        ash_buf k = ASH_BUF_INIT;
+        rc = ash__buf_printf(&k, "--cov=%s", o->cov);
+        if (rc == 0) {
+            rc = ash__strings_add(&s->keyed, k.ptr, k.len);
+        }
+        ash__buf_free(&k);
+    }
+    return rc;
+}
+
+static int find_start(ash_session *s)
+{
+    char *cwd = getcwd(NULL, 0), *real = cwd ? realpath(cwd, NULL) : NULL;
+    const char *rel = real ? inside(real, ash_project_root(s->project)) : NULL;
+    s->start = ash__strdup(rel ? rel : "");
+    free(cwd);
+    free(real);
+    return s->start ? 0 : ash__error_oom();
+}
+
+int ash__session_open(ash_session *s, const ash_project_options *popts,
+                      const ash_session_options *o)
+{
+    memset(s, 0, sizeof(*s));
+    ash_pytest_config pytest = {0};
+    int rc = ash_project_open(&s->project, NULL, popts);
+    if (rc == 0) {
+        rc = find_start(s);
+    }
+    if (rc == 0) {
+        rc = split_args(s, o);
+    }
+    ash_suite_options so = {
+        .start = s->start,
+        .pytest_args = s->keyed.items,
+        .pytest_arg_count = s->keyed.count,
+        .paths = s->paths.items,
+        .path_count = s->paths.count,
+        .cov = o->cov,
+        .diag = popts->diag,
+        .payload = popts->payload,
+    };
+    if (rc == 0) {
+        rc = ash__suite_prepare(&pytest, s->project, &so);
+    }
+    if (rc == 0) {
+        rc = ash_graph_build(&s->graph, s->project);
+    }
+    if (rc == 0) {
+        rc = ash_closure_keys_compute(&s->keys, s->graph);
+    }
+    if (rc == 0) {
+        rc = ash__suite_build(&s->suite, s->project, &pytest, s->graph, s->keys, &so);
+    }
+    ash__pytest_config_free(&pytest);
+    if (rc < 0) {
+        ash__session_close(s);
+    }
+    return rc;
+}
+
+void ash__session_close(ash_session *s)
+{
+    ash__suite_free(&s->suite);
+    ash_closure_keys_free(s->keys);
+    ash_graph_free(s->graph);
+    ash_project_free(s->project);
+    ash__free(s->start);
+    ash__strings_free(&s->paths);
+    ash__strings_free(&s->nodeids);
+    ash__strings_free(&s->args);
+    ash__strings_free(&s->keyed);
+    memset(s, 0, sizeof(*s));
+}
+
+char *ash__result_cache_dir(const ash_project *project, int *private_dir)
+{
+    const char *root = ash_project_root(project);
+    const char *env = getenv("AFTERSHOCK_CACHE_DIR");
+    const ash_config *config = ash__project_config(project);
+    char *dir;
+    if (env && *env) {
+        dir = env[0] == '/' ? ash__strdup(env) : ash__path_join(root, env);
+    } else if (config->cache_dir) {
+        dir = config->cache_dir[0] == '/' ? ash__strdup(config->cache_dir)
+                                          : ash__path_join(root, config->cache_dir);
+    } else {
+        dir = ash__path_join(root, ".aftershock/cache");
+    }
+    *private_dir = dir && !inside(dir, root);
+    return dir;
+}
+
+char *const *ash__session_nodeids(const ash_session *s, const char *path, size_t *n)
+{
+    size_t len = strlen(path), first = s->nodeids.count;
+    *n = 0;
+    for (size_t i = 0; i < s->nodeids.count; i++) {
+        const char *id = s->nodeids.items[i];
+        if (strncmp(id, path, len) == 0 && id[len] == ':') {
+            first = *n ? first : i;
+            (*n)++;
+        }
+    }
+    return s->nodeids.items + first;
+}

@@ -1,0 +1,476 @@
+/*
+ * The test suite and its inputs keys (see suite.h). Everything here is linear in the graph:
+ * inputs are closure keys already computed over the condensation, and the reverse closure is
+ * one breadth-first walk over the reverse edges.
+ */
+#include "suite.h"
+
+#include "files.h"
+#include "graph.h"
+#include "project.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+/* Is `path` `dir` itself or below it? ("" is the root, above everything.) */
+static int within(const char *path, const char *dir)
+{
+    size_t n = strlen(dir);
+    return n == 0 || (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
+}
+
+/* Would pytest collect `path` from the arguments/testpaths/start directory it was given? */
+static int selected(const ash_pytest_config *c, const char *path, const ash_suite_options *o)
+{
+    ash_pytest_config anywhere = *c;
+    anywhere.testpaths.count = 0; /* explicit arguments and subdirectories ignore testpaths */
+    if (o->path_count) {
+        for (size_t i = 0; i < o->path_count; i++) {
+            if (strcmp(path, o->paths[i]) == 0) {
+                return 1; /* a file named on the command line is collected whatever its name */
+            }
+            if (within(path, o->paths[i]) && ash__pytest_is_test_module(&anywhere, path)) {
+                return 1;
+            }
+        }
+        return 0;
+    }
+    const char *start = o->start ? o->start : "";
+    if (strcmp(start, c->rootdir) == 0) {
+        return ash__pytest_is_test_module(c, path);
+    }
+    return within(path, start) && ash__pytest_is_test_module(&anywhere, path);
+}
+
+static int node_exists(const char *path, void *payload)
+{
+    return ash_graph_find(payload, path) >= 0;
+}
+
+static int add_input(ash_suite *s, ash_input_kind kind, long node)
+{
+    if (node < 0) {
+        return 0;
+    }
+    if (ash__grow((void **)&s->inputs, &s->input_cap, s->input_count + 1, sizeof(*s->inputs)) < 0) {
+        return ash__error_oom();
+    }
+    s->inputs[s->input_count++] = (ash_suite_input){kind, (uint32_t)node};
+    return 0;
+}
+
+/* The __init__.py files of the packages `path` is imported through: from its own directory up
+ * to (not including) the first directory without one, pytest's base directory. */
+static int add_packages(ash_suite *s, const char *path)
+{
+    ash_buf dir = ASH_BUF_INIT;
+    int rc = ash__buf_put(&dir, path, ash__dirname_len(path, strlen(path)));
+    while (rc == 0 && dir.len > 0) {
+        size_t keep = dir.len;
+        if ((rc = ash__buf_puts(&dir, "/__init__.py")) < 0) {
+            break;
+        }
+        long node = ash_graph_find(s->graph, ash__buf_cstr(&dir));
+        if (node < 0) {
+            break;
+        }
+        rc = add_input(s, ASH_INPUT_PACKAGE, node);
+        dir.len = ash__dirname_len(dir.ptr, keep);
+        dir.ptr[dir.len] = '\0';
+    }
+    ash__buf_free(&dir);
+    return rc;
+}
+
+/* `-p name` / `-pname` arguments (and addopts) naming a module of the project. */
+static int plugin_nodes(uint32_t **out, size_t *count, const ash_suite *s, char *const *args,
+                        size_t nargs, const char *addopts)
+{
+    ash_strings words = {0};
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < nargs; i++) {
+        rc = ash__strings_add(&words, args[i], strlen(args[i]));
+    }
+    for (const char *p = addopts; rc == 0 && *p;) {
+        p += strspn(p, " \t\n");
+        size_t n = strcspn(p, " \t\n");
+        rc = n ? ash__strings_add(&words, p, n) : 0;
+        p += n;
+    }
+    *out = NULL;
+    *count = 0;
+    size_t cap = 0;
+    for (size_t i = 0; rc == 0 && i < words.count; i++) {
+        const char *w = words.items[i], *name = NULL;
+        if (strcmp(w, "-p") == 0 && i + 1 < words.count) {
+            name = words.items[++i];
+        } else if (strncmp(w, "-p", 2) == 0 && w[2] && w[2] != '-') {
+            name = w + 2;
+        }
+        if (!name || strncmp(name, "no:", 3) == 0) {
+            continue;
+        }
+        for (size_t k = 0; k < ash_graph_node_count(s->graph); k++) {
+            if (strcmp(ash_graph_node_module(s->graph, k), name) != 0) {
+                continue;
+            }
+            if (ash__grow((void **)out, &cap, *count + 1, sizeof(**out)) < 0) {
+                rc = ash__error_oom();
+                break;
+            }
+            (*out)[(*count)++] = (uint32_t)k;
+        }
+    }
+    ash__strings_free(&words);
+    return rc;
+}
+
+/* Content hash of root/rel, or zeros when it cannot be read. */
+static int hash_file(ash_hasher *h, const char *root, const char *rel)
+{
+    char *path = ash__path_join(root, rel), *data = NULL;
+    size_t len = 0;
+    if (!path) {
+        return ash__error_oom();
+    }
+    int rc = ash__read_file(&data, &len, path, 0);
+    ash__free(path);
+    if (rc == ASH_ENOMEM) {
+        return rc;
+    }
+    ash_hash content = rc == 0 ? ash__hash_bytes(data, len) : (ash_hash){{0}};
+    ash__free(data);
+    ash__hasher_field(h, "path", rel, strlen(rel));
+    ash__hasher_field(h, rc == 0 ? "content" : "unreadable", content.bytes, 16);
+    return 0;
+}
+
+/* The configuration files that decide what coverage.py measures and reports. */
+static int coverage_config(ash_hash *out, const char *root)
+{
+    static const char *const files[] = {".coveragerc", "setup.cfg", "tox.ini", "pyproject.toml"};
+    ash_hasher h;
+    if (ash__hasher_init(&h) < 0) {
+        return ASH_ENOMEM;
+    }
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < ASH_ARRAY_SIZE(files); i++) {
+        rc = hash_file(&h, root, files[i]);
+    }
+    *out = ash__hasher_final(&h);
+    ash__hasher_free(&h);
+    return rc;
+}
+
+/* Match the data rules against every file of the project, once. */
+static int load_data(ash_suite *s, const ash_project *project)
+{
+    const ash_config *config = ash__project_config(project);
+    if (config->data_count == 0) {
+        return 0;
+    }
+    ash_strings all = {0};
+    int rc = ash__project_list_all(&all, project);
+    if (rc < 0) {
+        return rc;
+    }
+    s->data = ash__calloc(config->data_count, sizeof(*s->data));
+    if (!s->data) {
+        ash__strings_free(&all);
+        return ash__error_oom();
+    }
+    s->data_count = config->data_count;
+    for (size_t r = 0; rc == 0 && r < config->data_count; r++) {
+        const ash_config_data *rule = &config->data[r];
+        ash_suite_data *d = &s->data[r];
+        d->pattern = rule->pattern;
+        ash_hasher h;
+        if (ash__hasher_init(&h) < 0) {
+            rc = ASH_ENOMEM;
+            break;
+        }
+        for (size_t i = 0; rc == 0 && i < all.count; i++) {
+            for (size_t k = 0; k < rule->file_count; k++) {
+                if (ash__glob_match(rule->files[k], all.items[i])) {
+                    rc = ash__strings_add(&d->files, all.items[i], strlen(all.items[i]));
+                    if (rc == 0) {
+                        rc = hash_file(&h, ash_project_root(project), all.items[i]);
+                    }
+                    break;
+                }
+            }
+        }
+        d->hash = ash__hasher_final(&h);
+        ash__hasher_free(&h);
+    }
+    ash__strings_free(&all);
+    return rc;
+}
+
+static int add_module_data(ash_suite *s, ash_test_module *m, const char *path)
+{
+    m->data_first = (uint32_t)s->module_data_count;
+    for (size_t r = 0; r < s->data_count; r++) {
+        if (!ash__glob_match(s->data[r].pattern, path)) {
+            continue;
+        }
+        if (ash__grow((void **)&s->module_data, &s->module_data_cap, s->module_data_count + 1,
+                      sizeof(*s->module_data)) < 0) {
+            return ash__error_oom();
+        }
+        s->module_data[s->module_data_count++] = (uint32_t)r;
+    }
+    m->data_count = (uint32_t)(s->module_data_count - m->data_first);
+    return 0;
+}
+
+static void field_key(ash_hasher *h, const char *tag, const ash_suite *s, uint32_t node)
+{
+    const char *path = ash_graph_node_path(s->graph, node);
+    ash__hasher_field(h, tag, path, strlen(path));
+    ash__hasher_field(h, "closure", ash_closure_key(s->keys, node)->bytes, 16);
+}
+
+static int inputs_key(ash_suite *s, ash_test_module *m, int coverage)
+{
+    ash_hasher h;
+    if (ash__hasher_init(&h) < 0) {
+        return ASH_ENOMEM;
+    }
+    ash__hasher_field(&h, "env", s->env.key.bytes, 16);
+    ash__hasher_field(&h, "pytest-config", s->config_hash.bytes, 16);
+    if (coverage) {
+        ash__hasher_field(&h, "coverage-config", s->coverage_hash.bytes, 16);
+    }
+    field_key(&h, "module", s, m->node);
+    static const char *const tags[] = {"package", "conftest", "plugin"};
+    for (uint32_t i = 0; i < m->input_count; i++) {
+        const ash_suite_input *in = &s->inputs[m->input_first + i];
+        field_key(&h, tags[in->kind], s, in->node);
+    }
+    for (uint32_t i = 0; i < m->data_count; i++) {
+        const ash_suite_data *d = &s->data[s->module_data[m->data_first + i]];
+        ash__hasher_field(&h, "data", d->pattern, strlen(d->pattern));
+        ash__hasher_field(&h, "data-hash", d->hash.bytes, 16);
+    }
+    ash_hash key = ash__hasher_final(&h);
+    memcpy(m->inputs.bytes, key.bytes, 16);
+    ash__hasher_free(&h);
+    return 0;
+}
+
+int ash__reverse_spread(const ash_graph *g, uint32_t *label)
+{
+    size_t n = ash_graph_node_count(g), head = 0, tail = 0;
+    uint32_t *start = NULL, *sources = NULL;
+    uint32_t *queue = ash__malloc((n ? n : 1) * sizeof(uint32_t));
+    if (!queue || ash__graph_reverse(&start, &sources, g, 0) < 0) {
+        ash__free(queue);
+        return ash__error_oom();
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (label[i] != ASH_UNLABELLED) {
+            queue[tail++] = (uint32_t)i;
+        }
+    }
+    while (head < tail) {
+        uint32_t v = queue[head++];
+        for (uint32_t e = start[v]; e < start[v + 1]; e++) {
+            if (label[sources[e]] == ASH_UNLABELLED) {
+                label[sources[e]] = label[v];
+                queue[tail++] = sources[e];
+            }
+        }
+    }
+    ash__free(queue);
+    ash__free(start);
+    ash__free(sources);
+    return 0;
+}
+
+/* Nodes whose closure holds an import found nowhere (not optional, not TYPE_CHECKING only).
+ * Without the interpreter's facts nothing can be called that: none. */
+static int unresolved_nodes(uint8_t **out, const ash_suite *s, const ash_envinfo *env)
+{
+    size_t n = ash_graph_node_count(s->graph);
+    uint32_t *label = ash__malloc((n ? n : 1) * sizeof(uint32_t));
+    *out = ash__calloc(n ? n : 1, 1);
+    if (!*out || !label) {
+        ash__free(label);
+        return ash__error_oom();
+    }
+    for (size_t i = 0; i < n; i++) {
+        const ash_imports *imports = ash_graph_node_imports(s->graph, i);
+        label[i] = ASH_UNLABELLED;
+        for (size_t k = 0; ash__envinfo_available(env) && imports &&
+                           k < ash_imports_count(imports) && label[i] == ASH_UNLABELLED;
+             k++) {
+            const ash_import *imp = ash_imports_get(imports, k);
+            if (!(imp->flags & (ASH_IMPORT_OPTIONAL | ASH_IMPORT_TYPE_CHECKING)) &&
+                ash_graph_import_origin(s->graph, i, k, NULL) == ASH_ORIGIN_UNKNOWN) {
+                label[i] = (uint32_t)i;
+            }
+        }
+    }
+    int rc = ash__reverse_spread(s->graph, label);
+    for (size_t i = 0; i < n; i++) {
+        (*out)[i] = label[i] != ASH_UNLABELLED;
+    }
+    ash__free(label);
+    return rc;
+}
+
+int ash__suite_prepare(ash_pytest_config *out, ash_project *project, const ash_suite_options *o)
+{
+    int rc = ash__pytest_config_load(out, ash_project_root(project), o->start ? o->start : "",
+                                     o->diag, o->payload);
+    if (rc == 0 && out->pythonpath.count) {
+        ash_strings roots = {0};
+        for (size_t i = 0; rc == 0 && i < out->pythonpath.count; i++) {
+            char *joined = ash__path_join(out->rootdir, out->pythonpath.items[i]);
+            rc = joined ? ash__strings_add(&roots, joined, strlen(joined)) : ash__error_oom();
+            ash__free(joined);
+        }
+        if (rc == 0) {
+            rc = ash__project_add_roots(project, roots.items, roots.count);
+        }
+        ash__strings_free(&roots);
+    }
+    return rc;
+}
+
+static int env_key(ash_suite *s, const ash_project *project, const ash_suite_options *o)
+{
+    const ash_config *config = ash__project_config(project);
+    ash_env_key_input in = {
+        .env = ash__project_envinfo(project),
+        .root = ash_project_root(project),
+        .env_vars = config->env,
+        .env_var_count = config->env_count,
+        .lockfiles = config->lockfiles,
+        .lockfile_count = config->lockfile_count,
+        .pytest_args = o->pytest_args,
+        .pytest_arg_count = o->pytest_arg_count,
+    };
+    return ash__env_key(&s->env, &in, o->diag, o->payload);
+}
+
+int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pytest,
+                     const ash_graph *g, const ash_closure_keys *keys, const ash_suite_options *o)
+{
+    memset(s, 0, sizeof(*s));
+    s->graph = g;
+    s->keys = keys;
+    s->pytest = *pytest;
+    memset(pytest, 0, sizeof(*pytest));
+    const char *root = ash_project_root(project);
+    size_t n = ash_graph_node_count(g);
+    uint8_t *unresolved = NULL;
+    uint32_t *plugins = NULL;
+    size_t plugin_count = 0;
+    ash_strings conftests = {0};
+    int rc = env_key(s, project, o);
+    if (rc == 0 && s->pytest.configfile) {
+        ash_hasher h;
+        if (ash__hasher_init(&h) < 0) {
+            rc = ASH_ENOMEM;
+        } else {
+            rc = hash_file(&h, root, s->pytest.configfile);
+            s->config_hash = ash__hasher_final(&h);
+            ash__hasher_free(&h);
+        }
+    }
+    if (rc == 0 && o->cov) {
+        rc = coverage_config(&s->coverage_hash, root);
+    }
+    if (rc == 0) {
+        rc = load_data(s, project);
+    }
+    if (rc == 0) {
+        rc = plugin_nodes(&plugins, &plugin_count, s, o->pytest_args, o->pytest_arg_count,
+                          s->pytest.addopts ? s->pytest.addopts : "");
+    }
+    if (rc == 0) {
+        rc = unresolved_nodes(&unresolved, s, ash__project_envinfo(project));
+    }
+    if (rc == 0 && !(s->modules = ash__calloc(n ? n : 1, sizeof(*s->modules)))) {
+        rc = ash__error_oom();
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        const char *path = ash_graph_node_path(g, i);
+        size_t len = strlen(path);
+        if (len < 3 || strcmp(path + len - 3, ".py") != 0 || !selected(&s->pytest, path, o)) {
+            continue;
+        }
+        ash_test_module *m = &s->modules[s->count];
+        m->node = (uint32_t)i;
+        m->unresolved = unresolved[i];
+        m->input_first = (uint32_t)s->input_count;
+        rc = add_packages(s, path);
+        for (size_t k = 0; k < conftests.count; k++) {
+            ash__free(conftests.items[k]);
+        }
+        conftests.count = 0;
+        if (rc == 0) {
+            rc = ash__pytest_conftests(&conftests, &s->pytest, path, node_exists, (void *)g);
+        }
+        for (size_t k = 0; rc == 0 && k < conftests.count; k++) {
+            rc = add_input(s, ASH_INPUT_CONFTEST, ash_graph_find(g, conftests.items[k]));
+            m->unresolved |= unresolved[s->inputs[s->input_count - 1].node];
+        }
+        for (size_t k = 0; rc == 0 && k < plugin_count; k++) {
+            rc = add_input(s, ASH_INPUT_PLUGIN, plugins[k]);
+            m->unresolved |= unresolved[plugins[k]];
+        }
+        m->input_count = (uint32_t)(s->input_count - m->input_first);
+        if (rc == 0) {
+            rc = add_module_data(s, m, path);
+        }
+        if (rc == 0) {
+            rc = inputs_key(s, m, o->cov != NULL);
+        }
+        s->count += rc == 0;
+    }
+    ash__strings_free(&conftests);
+    ash__free(plugins);
+    ash__free(unresolved);
+    if (rc < 0) {
+        ash__suite_free(s);
+    }
+    return rc;
+}
+
+const ash_test_module *ash__suite_find(const ash_suite *s, const char *path)
+{
+    size_t lo = 0, hi = s->count; /* modules are in node order, which is path order */
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        int c = strcmp(path, ash_graph_node_path(s->graph, s->modules[mid].node));
+        if (c == 0) {
+            return &s->modules[mid];
+        }
+        if (c < 0) {
+            hi = mid;
+        } else {
+            lo = mid + 1;
+        }
+    }
+    return NULL;
+}
+
+void ash__suite_free(ash_suite *s)
+{
+    if (!s) {
+        return;
+    }
+    ash__pytest_config_free(&s->pytest);
+    ash__env_key_free(&s->env);
+    ash__free(s->modules);
+    ash__free(s->inputs);
+    for (size_t i = 0; i < s->data_count; i++) {
+        ash__strings_free(&s->data[i].files);
+    }
+    ash__free(s->data);
+    ash__free(s->module_data);
+    memset(s, 0, sizeof(*s));
+}

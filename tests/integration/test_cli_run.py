@@ -1,0 +1,332 @@
+"""`aftershock run`, `affected`, `why` and `cache` end to end: real pytest runs on small
+repositories made in tmp_path, checking which test modules run, which are replayed, and that
+reports of a replayed run equal a full run's."""
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+import pytest
+
+from conftest import _check_sanitizers
+
+MODULE_LINE = re.compile(r"^aftershock: (\S+) (passed|failed|error|crashed) \(")
+
+PROJECT = {
+    "pyproject.toml": (
+        '[tool.pytest.ini_options]\ntestpaths = ["tests"]\npythonpath = ["src"]\n\n'
+        '[tool.aftershock]\nenv = ["APP_MODE"]\n'
+    ),
+    "src/app/__init__.py": "",
+    "src/app/core.py": "def add(a, b):\n    return a + b\n",
+    "src/app/leaf.py": "from app.core import add\n\ndef double(x):\n    return add(x, x)\n",
+    "src/app/other.py": "def other():\n    return 'other'\n",
+    "tests/conftest.py": "import pytest\n\n@pytest.fixture\ndef one():\n    return 1\n",
+    "tests/helpers.py": "def two():\n    return 2\n",
+    "tests/api/conftest.py": "import pytest\n\n@pytest.fixture\ndef three():\n    return 3\n",
+    "tests/api/test_api.py": (
+        "from app.other import other\n\ndef test_api(three):\n    assert other() == 'other'\n"
+        "    assert three == 3\n"
+    ),
+    "tests/test_core.py": (
+        "from app.core import add\n\ndef test_add(one):\n    assert add(one, 1) == 2\n\n"
+        "def test_skip():\n    import pytest\n    pytest.skip('not today')\n"
+    ),
+    "tests/test_leaf.py": (
+        "from app.leaf import double\nfrom helpers import two\n\n"
+        "def test_double():\n    assert double(1) == two()\n"
+    ),
+    "tests/test_other.py": "from app.other import other\n\ndef test_other():\n    assert other()\n",
+}
+
+
+@pytest.fixture(scope="session")
+def python_wrapper(tmp_path_factory, fake_venv):
+    """A venv-like directory whose bin/python answers aftershock's interpreter probe from the
+    facts fake_venv recorded (instantly) and runs this interpreter for everything else, so
+    that each test's fresh project does not pay a probe but pytest really runs."""
+    venv = tmp_path_factory.mktemp("runvenv")
+    python = venv / "bin" / "python"
+    python.parent.mkdir()
+    if fake_venv is None:
+        python.symlink_to(sys.executable)
+        return venv
+    facts = fake_venv / "facts.txt"
+    python.write_text(
+        "#!/bin/sh\n"
+        f'case "$2" in *stdlib_module_names*) exec cat \'{facts}\' ;; esac\n'
+        f'exec \'{sys.executable}\' "$@"\n'
+    )
+    python.chmod(0o755)
+    return venv
+
+
+@pytest.fixture
+def project(tmp_path, make_tree, git_init):
+    root = make_tree(tmp_path / "proj", PROJECT)
+    return git_init(root)
+
+
+@pytest.fixture
+def ash(run, python_wrapper):
+    """ash(root, *args): run aftershock in root with the wrapper interpreter."""
+
+    def _ash(root, *args, env=None, check=None):
+        full = {"VIRTUAL_ENV": str(python_wrapper), "APP_MODE": None}
+        full.update(env or {})
+        return run(*args, cwd=root, env=full, check=check)
+
+    return _ash
+
+
+def ran(proc):
+    """The modules a run ran, with their outcomes."""
+    return {m.group(1): m.group(2) for m in map(MODULE_LINE.match, proc.stderr.splitlines()) if m}
+
+
+def summary(proc):
+    return proc.stdout.strip().splitlines()[-1]
+
+
+def test_first_run_runs_everything_second_replays(project, ash):
+    first = ash(project, "run", "-j", "2", check=0)
+    assert set(ran(first)) == {
+        "tests/api/test_api.py", "tests/test_core.py", "tests/test_leaf.py", "tests/test_other.py"
+    }
+    assert re.search(r"^4 passed, 1 skipped in [0-9.]+s; 4 modules run, 0 replayed$",
+                     summary(first), re.M), first.stdout
+    second = ash(project, "run", check=0)
+    assert ran(second) == {}
+    assert re.search(r"^4 passed, 1 skipped in .*; 0 modules run, 4 replayed$", summary(second))
+    assert "nothing to run" in second.stderr
+
+
+def test_leaf_edit_runs_only_its_dependents(project, ash):
+    ash(project, "run", check=0)
+    (project / "src/app/leaf.py").write_text(
+        "from app.core import add\n\ndef double(x):\n    return add(x, x)  # edited\n")
+    assert set(ran(ash(project, "run", check=0))) == {"tests/test_leaf.py"}
+    (project / "src/app/core.py").write_text("def add(a, b):\n    return b + a\n")
+    assert set(ran(ash(project, "run", check=0))) == {"tests/test_core.py", "tests/test_leaf.py"}
+
+
+def test_conftest_edit_runs_its_subtree(project, ash):
+    ash(project, "run", check=0)
+    conftest = project / "tests/api/conftest.py"
+    conftest.write_text(conftest.read_text() + "# edited\n")
+    assert set(ran(ash(project, "run", check=0))) == {"tests/api/test_api.py"}
+    root_conftest = project / "tests/conftest.py"
+    root_conftest.write_text(root_conftest.read_text() + "# edited\n")
+    assert len(ran(ash(project, "run", check=0))) == 4
+
+
+def test_helper_in_test_directory_is_an_input(project, ash):
+    ash(project, "run", check=0)
+    (project / "tests/helpers.py").write_text("def two():\n    return 3\n")
+    proc = ash(project, "run", check=1)
+    assert ran(proc) == {"tests/test_leaf.py": "failed"}
+    assert "assert 2 == 3" in proc.stdout
+
+
+def test_shadowing_module_runs_its_importers(project, ash):
+    ash(project, "run", check=0)
+    # tests/ is test_other's base directory (first on sys.path): a new tests/app/other.py
+    # would not shadow a package, but a new module named like an import does
+    (project / "tests/app.py").write_text("raise ImportError('shadowed')\n")
+    proc = ash(project, "run")
+    assert set(ran(proc)) >= {"tests/test_other.py", "tests/test_core.py", "tests/test_leaf.py"}
+
+
+def test_env_var_change_runs_everything(project, ash):
+    ash(project, "run", check=0)
+    assert ran(ash(project, "run", check=0)) == {}
+    assert len(ran(ash(project, "run", env={"APP_MODE": "x"}, check=0))) == 4
+    assert ran(ash(project, "run", env={"APP_MODE": "x"}, check=0)) == {}
+
+
+def test_failing_module_runs_again(project, ash):
+    (project / "tests/test_other.py").write_text("def test_other():\n    assert False, 'boom'\n")
+    first = ash(project, "run", check=1)
+    assert first.returncode == 1
+    assert "boom" in first.stdout and "FAILURES" in first.stdout
+    assert re.search(r"^1 failed, 3 passed, 1 skipped", summary(first), re.M)
+    second = ash(project, "run", check=1)
+    assert ran(second) == {"tests/test_other.py": "failed"}
+
+
+def test_pytest_args_are_keyed_cosmetic_ones_are_not(project, ash):
+    ash(project, "run", check=0)
+    assert ran(ash(project, "run", "--", "-q", "--tb=short", check=0)) == {}
+    assert len(ran(ash(project, "run", "--", "-k", "add or api or double or other", check=0))) == 4
+
+
+def test_path_arguments_select_modules(project, ash):
+    proc = ash(project, "run", "--", "tests/api", check=0)
+    assert set(ran(proc)) == {"tests/api/test_api.py"}
+    proc = ash(project, "run", "--", "tests/test_core.py::test_add", check=0)
+    assert set(ran(proc)) == {"tests/test_core.py"}
+    assert re.search(r"^1 passed in", summary(proc), re.M)
+
+
+def test_junit_and_coverage_of_a_cached_run_equal_a_full_run(project, ash, tmp_path):
+    pytest.importorskip("coverage")
+    full_xml, cached_xml = tmp_path / "full.xml", tmp_path / "cached.xml"
+    full = ash(project, "run", "--cov", "--junitxml", full_xml, check=0)
+    full_cov = (project / "coverage.xml").read_text()
+    cached = ash(project, "run", "--cov", "--junitxml", cached_xml, check=0)
+    assert ran(cached) == {}
+    cached_cov = (project / "coverage.xml").read_text()
+
+    def cases(path):
+        suite = ET.parse(path).getroot().find("testsuite")
+        return suite.attrib["tests"], sorted(
+            (c.get("classname"), c.get("name"), tuple(ch.tag for ch in c)) for c in suite)
+
+    assert cases(full_xml) == cases(cached_xml)
+    assert cases(full_xml)[0] == "5"
+
+    def lines(xml):
+        root = ET.fromstring(xml)
+        return root.get("line-rate"), sorted(
+            (c.get("filename"), l.get("number"), l.get("hits"))
+            for c in root.iter("class") for l in c.iter("line"))
+
+    assert lines(full_cov) == lines(cached_cov)
+    assert float(lines(full_cov)[0]) > 0.5
+    # the terminal report has the same total line
+    total = [l for l in full.stdout.splitlines() if l.startswith("TOTAL")]
+    assert total and total == [l for l in cached.stdout.splitlines() if l.startswith("TOTAL")]
+
+
+def test_corrupt_entry_is_a_miss_with_a_warning(project, ash):
+    ash(project, "run", check=0)
+    entries = sorted((project / ".aftershock/cache/ac").rglob("*"))
+    entries = [e for e in entries if e.is_file()]
+    assert len(entries) == 4
+    data = bytearray(entries[0].read_bytes())
+    data[len(data) // 2] ^= 0xFF
+    entries[0].write_bytes(bytes(data))
+    proc = ash(project, "run", check=0)
+    assert len(ran(proc)) == 1
+    assert "removed" in proc.stderr
+    assert ran(ash(project, "run", check=0)) == {}
+
+
+def test_two_concurrent_runs(project, ash, aftershock_bin, python_wrapper):
+    env = dict(os.environ, VIRTUAL_ENV=str(python_wrapper))
+    env.pop("APP_MODE", None)
+    env.pop("AFTERSHOCK_CACHE_DIR", None)
+    procs = [subprocess.Popen([str(aftershock_bin), "run", "-j", "1"], cwd=project, env=env,
+                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+             for _ in range(2)]
+    for p in procs:
+        out, err = p.communicate(timeout=120)
+        assert p.returncode == 0, (out, err)
+        assert re.search(r"^4 passed, 1 skipped", out, re.M)
+        _check_sanitizers(subprocess.CompletedProcess([], 0, out, err))
+    assert ran(ash(project, "run", check=0)) == {}
+
+
+def test_interrupt_keeps_completed_results(project, ash, aftershock_bin, python_wrapper):
+    flag = project / "hang"
+    flag.write_text("")
+    (project / "tests/test_slow.py").write_text(
+        "import os, time\n\ndef test_slow():\n    if os.path.exists('hang'):\n"
+        "        time.sleep(60)\n")
+    env = dict(os.environ, VIRTUAL_ENV=str(python_wrapper))
+    env.pop("AFTERSHOCK_CACHE_DIR", None)
+    env.pop("APP_MODE", None)
+    p = subprocess.Popen([str(aftershock_bin), "run", "-j", "1", "--isolate"], cwd=project,
+                         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    done = []
+    for line in p.stderr:  # modules run in path order: test_slow is last
+        if MODULE_LINE.match(line):
+            done.append(line)
+        if len(done) == 4:
+            break
+    time.sleep(1.5)
+    p.send_signal(signal.SIGINT)
+    out, err = p.communicate(timeout=60)
+    assert p.returncode == 2, (out, err)
+    flag.unlink()
+    # the four completed modules were kept; the interrupted one left nothing behind
+    assert ran(ash(project, "run", check=0)) == {"tests/test_slow.py": "passed"}
+
+
+def test_affected_and_why(project, ash):
+    (project / "src/app/core.py").write_text("def add(a, b):\n    return a + b  # edited\n")
+    proc = ash(project, "affected", check=0)
+    assert proc.stdout.split() == ["tests/test_core.py", "tests/test_leaf.py"]
+    data = json.loads(ash(project, "affected", "--json", check=0).stdout)
+    assert {m["path"]: m["via"] for m in data["affected"]} == {
+        "tests/test_core.py": "src/app/core.py", "tests/test_leaf.py": "src/app/core.py"}
+    assert data["total"] == 4 and data["all"] is None
+    why = ash(project, "why", "tests/test_leaf.py", check=0).stdout.splitlines()
+    assert why == [
+        "tests/test_leaf.py depends on src/app/core.py:",
+        "  tests/test_leaf.py:1",
+        "  src/app/leaf.py:1",
+        "  src/app/core.py",
+    ]
+    other = ash(project, "why", "tests/test_other.py", "--changed", "src/app/core.py")
+    assert other.returncode == 1 and "does not depend on" in other.stdout
+    files = ash(project, "affected", "--files", "tests/api/conftest.py", check=0)
+    assert files.stdout.split() == ["tests/api/test_api.py"]
+    conf = ash(project, "affected", "--files", "pyproject.toml", check=0)
+    assert len(conf.stdout.split()) == 4 and "pyproject.toml changed" in conf.stderr
+
+
+def test_affected_deleted_module_and_no_git(project, ash, tmp_path, make_tree):
+    (project / "src/app/other.py").unlink()
+    out = ash(project, "affected", check=0).stdout.split()
+    assert out == ["tests/api/test_api.py", "tests/test_other.py"]
+    plain = make_tree(tmp_path / "nogit", PROJECT)
+    proc = ash(plain, "affected", check=0)
+    assert len(proc.stdout.split()) == 4
+    assert "git" in proc.stderr
+
+
+def test_cache_commands(project, ash):
+    ash(project, "run", check=0)
+    stats = json.loads(ash(project, "cache", "stats", "--json", check=0).stdout)
+    assert stats["entries"] == 4 and stats["bytes"] > 0
+    assert (project / ".aftershock/cache/CACHEDIR.TAG").read_text().startswith(
+        "Signature: 8a477f597d28d172789f06886806bc55")
+    pruned = json.loads(ash(project, "cache", "prune", "--max-size", "1", "--json", check=0).stdout)
+    assert pruned["entries"] == 0
+    assert len(ran(ash(project, "run", check=0))) == 4
+    ash(project, "cache", "clear", check=0)
+    assert json.loads(ash(project, "cache", "stats", "--json", check=0).stdout)["entries"] == 0
+    assert ash(project, "cache", "bogus").returncode == 2
+
+
+def test_nothing_collected_exits_5(tmp_path, make_tree, ash):
+    root = make_tree(tmp_path / "empty", {"pyproject.toml": "", "src/m.py": "x = 1\n"})
+    proc = ash(root, "run")
+    assert proc.returncode == 5 and "no test modules" in proc.stdout
+
+
+def test_crashing_module_is_blamed_others_complete(project, ash):
+    (project / "tests/test_crash.py").write_text("import os\n\ndef test_crash():\n    os._exit(3)\n")
+    proc = ash(project, "run", "-j", "1", check=1)
+    outcomes = ran(proc)
+    assert outcomes.pop("tests/test_crash.py") == "crashed"
+    assert set(outcomes.values()) == {"passed"} and len(outcomes) == 4
+    assert "exited with status 3" in proc.stdout
+
+
+def test_conftest_that_does_not_import_fails_every_module(project, ash):
+    (project / "tests/conftest.py").write_text("import not_installed_anywhere\n")
+    proc = ash(project, "run", "-j", "1", check=1)
+    assert set(ran(proc).values()) == {"error"} and len(ran(proc)) == 4
+    assert "not_installed_anywhere" in proc.stdout
+    assert proc.stdout.count("the same as above") == 3
+    # nothing was cached: fixing the conftest runs everything
+    (project / "tests/conftest.py").write_text(PROJECT["tests/conftest.py"])
+    assert len(ran(ash(project, "run", check=0))) == 4
