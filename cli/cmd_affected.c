@@ -157,7 +157,8 @@ static char *project_path(const ash_session *s, const char *arg)
 }
 
 /* The change set: --files, or git's answer. */
-static int change_set(ash_strings *out, int *all, const ash_session *s, const sel_args *a)
+static int change_set(ash_strings *out, ash_strings *added, int *all, const ash_session *s,
+                      const sel_args *a)
 {
     *all = 0;
     if (a->use_files) {
@@ -177,7 +178,7 @@ static int change_set(ash_strings *out, int *all, const ash_session *s, const se
         ash__sort_unique_strings(out->items, &out->count);
         return 0;
     }
-    return ash__changed_files(out, all, ash_project_root(s->project),
+    return ash__changed_files(out, added, all, ash_project_root(s->project),
                               a->staged ? ASH_CHANGES_STAGED : ASH_CHANGES_WORKTREE, a->since,
                               a->project.diag, a->project.payload);
 }
@@ -200,7 +201,7 @@ static void load_last(ash_run_state *last, const ash_session *s, const sel_args 
 
 static const char *why_word(ash_why w)
 {
-    static const char *const words[] = {"none",       "changed",    "deleted", "data",
+    static const char *const words[] = {"none",       "changed",    "deleted", "added", "data",
                                         "everything", "unresolved", "failed",  "new"};
     return words[w];
 }
@@ -209,6 +210,7 @@ static const char *why_word(ash_why w)
 typedef struct selection {
     ash_session s;
     ash_strings changed;
+    ash_strings added;
     ash_run_state last;
     ash_affected aff;
 } selection;
@@ -218,6 +220,7 @@ static void selection_free(selection *sel)
     ash__affected_free(&sel->aff);
     ash__state_free(&sel->last);
     ash__strings_free(&sel->changed);
+    ash__strings_free(&sel->added);
     ash__session_close(&sel->s);
 }
 
@@ -231,8 +234,8 @@ static int decide(sel_args *a, selection *sel)
         return cli_fail(rc);
     }
     load_last(&sel->last, &sel->s, a);
-    if ((rc = change_set(&sel->changed, &all, &sel->s, a)) < 0 ||
-        (rc = ash__affected(&sel->aff, &sel->s, &sel->changed, all, &sel->last)) < 0) {
+    if ((rc = change_set(&sel->changed, &sel->added, &all, &sel->s, a)) < 0 ||
+        (rc = ash__affected(&sel->aff, &sel->s, &sel->changed, &sel->added, all, &sel->last)) < 0) {
         return cli_fail(rc);
     }
     return 0;
@@ -367,6 +370,10 @@ static int explain(const ash_session *s, size_t m, const ash_affected *aff, long
         break;
     case ASH_WHY_DELETED:
         printf("%s: it imported %s, which is gone\n", path, aff->via_path[m]);
+        break;
+    case ASH_WHY_ADDED:
+        printf("%s: the new file %s is named like a module it imports, and may shadow it\n", path,
+               aff->via_path[m]);
         break;
     case ASH_WHY_DATA:
         printf("%s: %s changed, one of its data files ([tool.aftershock] data)\n", path,

@@ -562,7 +562,10 @@ static int file_context(ash_resolver *r, uint32_t i, file_ctx **out)
             if (best == SIZE_MAX || n > best) {
                 best = n;
             }
-            if (strcmp(r->roots[k], f->basedir) == 0) {
+            /* sys.path is [base directory] + roots: the same as the roots alone only when
+             * the base directory is the first root (pytest puts a test module's base
+             * directory first, before pythonpath and the installed project) */
+            if (k == 0 && strcmp(r->roots[k], f->basedir) == 0) {
                 f->scope_is_roots = 1;
             }
         }

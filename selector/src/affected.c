@@ -66,15 +66,34 @@ static int names_file(const ash_import *imp, const char *from, const char *gone)
 
 #define UNMARKED ASH_UNLABELLED
 #define DELETED (UINT32_MAX - 1)
+#define ADDED (UINT32_MAX - 2)
 
-/* Mark the files whose imports named a deleted file. */
-static void mark_importers(uint32_t *via, const ash_graph *g, const char *gone)
+/* Does node i import node t? */
+static int imports_node(const ash_graph *g, size_t i, long t)
 {
+    size_t n;
+    const ash_edge *edges = ash_graph_edges(g, i, &n);
+    for (size_t e = 0; t >= 0 && e < n; e++) {
+        if (edges[e].target == (uint32_t)t) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Mark (with `label`) the files whose imports name the file at `path`, but do not import it
+ * (those are reached through the graph, with a chain to show). */
+static void mark_importers(uint32_t *via, const ash_graph *g, const char *path, uint32_t label)
+{
+    long node = ash_graph_find(g, path);
     for (size_t i = 0; i < ash_graph_node_count(g); i++) {
         const ash_imports *imports = ash_graph_node_imports(g, i);
+        if (imports_node(g, i, node)) {
+            continue;
+        }
         for (size_t k = 0; imports && k < ash_imports_count(imports) && via[i] == UNMARKED; k++) {
-            if (names_file(ash_imports_get(imports, k), ash_graph_node_path(g, i), gone)) {
-                via[i] = DELETED;
+            if (names_file(ash_imports_get(imports, k), ash_graph_node_path(g, i), path)) {
+                via[i] = label;
             }
         }
     }
@@ -146,7 +165,7 @@ static const char *data_change(const ash_suite *suite, const ash_test_module *m,
 }
 
 int ash__affected(ash_affected *out, const ash_session *s, const ash_strings *changed,
-                  int all_changed, const ash_run_state *last)
+                  const ash_strings *added, int all_changed, const ash_run_state *last)
 {
     memset(out, 0, sizeof(*out));
     const ash_suite *suite = &s->suite;
@@ -163,14 +182,24 @@ int ash__affected(ash_affected *out, const ash_session *s, const ash_strings *ch
     }
     out->all_reason = all_reason(s, changed, all_changed, last);
     memset(via, 0xff, n * sizeof(uint32_t));
-    const char *deleted = NULL;
+    const char *deleted = NULL, *new_file = NULL;
+    for (size_t i = 0; i < changed->count; i++) {
+        long node = ash_graph_find(g, changed->items[i]);
+        if (node < 0 && is_python_path(changed->items[i])) {
+            mark_importers(via, g, changed->items[i], DELETED);
+            deleted = deleted ? deleted : changed->items[i];
+        }
+    }
+    for (size_t i = 0; added && i < added->count; i++) {
+        if (ash_graph_find(g, added->items[i]) >= 0 && is_python_path(added->items[i])) {
+            mark_importers(via, g, added->items[i], ADDED);
+            new_file = new_file ? new_file : added->items[i];
+        }
+    }
     for (size_t i = 0; i < changed->count; i++) {
         long node = ash_graph_find(g, changed->items[i]);
         if (node >= 0) {
-            via[node] = (uint32_t)node;
-        } else if (is_python_path(changed->items[i])) {
-            mark_importers(via, g, changed->items[i]);
-            deleted = deleted ? deleted : changed->items[i];
+            via[node] = (uint32_t)node; /* a real import chain explains it better */
         }
     }
     int rc = ash__reverse_spread(g, via);
@@ -204,6 +233,9 @@ int ash__affected(ash_affected *out, const ash_session *s, const ash_strings *ch
         } else if (reached == DELETED) {
             why = ASH_WHY_DELETED;
             out->via_path[m] = gone;
+        } else if (reached == ADDED) {
+            why = ASH_WHY_ADDED;
+            out->via_path[m] = new_file;
         } else if (reached != UNMARKED) {
             why = ASH_WHY_CHANGED;
             out->via[m] = reached;

@@ -14,6 +14,7 @@ typedef enum {
     ASH_WHY_NONE = 0,
     ASH_WHY_CHANGED,    /* a changed file is among its inputs (`via` is that file's node) */
     ASH_WHY_DELETED,    /* it imported a file that is gone (`via_path`) */
+    ASH_WHY_ADDED,      /* a new file is named like a module it imports (`via_path`) */
     ASH_WHY_DATA,       /* a changed file matches one of its data rules (`via_path`) */
     ASH_WHY_ALL,        /* everything is affected (see ash_affected.all_reason) */
     ASH_WHY_UNRESOLVED, /* its closure imports a module found nowhere: it always runs */
@@ -30,13 +31,15 @@ typedef struct ash_affected {
 } ash_affected;
 
 /*
- * Decide for every module of `s`. `changed` are paths relative to the root (sorted);
+ * Decide for every module of `s`. `changed` are paths relative to the root (sorted), `added`
+ * those of them that are new (may be NULL): a new file may shadow a module for files whose
+ * imports resolve elsewhere today, so their importers by name are affected too;
  * `all_changed` says git could not answer. `last` (may be NULL) is the last run's state: a
  * different environment key affects everything; modules that failed or are new to it are
  * affected too.
  */
 int ash__affected(ash_affected *out, const ash_session *s, const ash_strings *changed,
-                  int all_changed, const ash_run_state *last);
+                  const ash_strings *added, int all_changed, const ash_run_state *last);
 void ash__affected_free(ash_affected *a);
 
 /* One step of an import chain: `node` imports the next step at `line`. */

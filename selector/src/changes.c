@@ -44,8 +44,8 @@ static int git_paths(ash_strings *out, const char *root, const char *const *args
     return rc;
 }
 
-int ash__changed_files(ash_strings *out, int *all, const char *root, ash_changes_mode mode,
-                       const char *ref, ash_diag_fn diag, void *payload)
+int ash__changed_files(ash_strings *out, ash_strings *added, int *all, const char *root,
+                       ash_changes_mode mode, const char *ref, ash_diag_fn diag, void *payload)
 {
     *all = 0;
     char why[300] = "";
@@ -70,6 +70,18 @@ int ash__changed_files(ash_strings *out, int *all, const char *root, ash_changes
         rc = git_paths(out, root, mode == ASH_CHANGES_STAGED ? staged : worktree, why, sizeof(why));
         if (rc == 0 && mode == ASH_CHANGES_WORKTREE) {
             rc = git_paths(out, root, untracked, why, sizeof(why));
+            if (rc == 0 && added) {
+                rc = git_paths(added, root, untracked, why, sizeof(why));
+            }
+        }
+        if (rc == 0 && added) {
+            const char *staged_new[] = {"diff",         "--cached",        "--name-only", "-z",
+                                        "--no-renames", "--diff-filter=A", NULL};
+            const char *worktree_new[] = {
+                "diff",  "--name-only", "-z", "--no-renames", "--diff-filter=A",
+                against, "--",          NULL};
+            rc = git_paths(added, root, mode == ASH_CHANGES_STAGED ? staged_new : worktree_new, why,
+                           sizeof(why));
         }
     }
     if (rc == 1) {
@@ -81,6 +93,9 @@ int ash__changed_files(ash_strings *out, int *all, const char *root, ash_changes
     }
     if (rc == 0) {
         ash__sort_unique_strings(out->items, &out->count);
+        if (added) {
+            ash__sort_unique_strings(added->items, &added->count);
+        }
     }
     return rc;
 }

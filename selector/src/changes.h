@@ -16,10 +16,11 @@ typedef enum {
 /*
  * Append to `out` the paths (relative to the git top level `root`, '/'-separated, sorted,
  * unique) changed in `mode`; deleted and renamed files appear under their old and new paths.
+ * `added` (may be NULL) receives those of them that are new (added or untracked).
  * When git fails (not a repository, unknown revision, no git), `*all` is set, one warning goes
  * to `diag`, and 0 is returned. ASH_ENOMEM otherwise.
  */
-int ash__changed_files(ash_strings *out, int *all, const char *root, ash_changes_mode mode,
-                       const char *ref, ash_diag_fn diag, void *payload);
+int ash__changed_files(ash_strings *out, ash_strings *added, int *all, const char *root,
+                       ash_changes_mode mode, const char *ref, ash_diag_fn diag, void *payload);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include "files.h"
 #include "graph.h"
+#include "names.h"
 #include "project.h"
 
 #include <stdlib.h>
@@ -231,7 +232,142 @@ static void field_key(ash_hasher *h, const char *tag, const ash_suite *s, uint32
     ash__hasher_field(h, "closure", ash_closure_key(s->keys, node)->bytes, 16);
 }
 
-static int inputs_key(ash_suite *s, ash_test_module *m, int coverage)
+/* ---- what the sys.path directories of a test module offer ---- */
+
+/*
+ * In pytest's prepend mode, the base directory of every conftest and test module loaded is
+ * put first on sys.path (and `python -m pytest` puts the working directory there too). A new
+ * file in one of those directories named like an imported module shadows that module for the
+ * test, though no import of the test resolves to it yet: so each such directory's entries
+ * named like a top-level import (modules and packages, not their contents) are an input.
+ */
+typedef struct path_dirs {
+    ash_name *tops; /* top-level names of every absolute import of the project */
+    ash_name *memo; /* directory -> hex hash of its entries among `tops` */
+} path_dirs;
+
+static int collect_tops(path_dirs *pd, const ash_graph *g)
+{
+    for (size_t i = 0; i < ash_graph_node_count(g); i++) {
+        const ash_imports *imports = ash_graph_node_imports(g, i);
+        for (size_t k = 0; imports && k < ash_imports_count(imports); k++) {
+            const ash_import *imp = ash_imports_get(imports, k);
+            size_t len = strcspn(imp->module, ".");
+            if (imp->level == 0 && len && ash__names_add(&pd->tops, imp->module, len, NULL) < 0) {
+                return ash__error_oom();
+            }
+        }
+    }
+    return 0;
+}
+
+/* First node whose path is >= key (paths are sorted). */
+static size_t lower_bound(const ash_graph *g, const char *key)
+{
+    size_t lo = 0, hi = ash_graph_node_count(g);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (strcmp(ash_graph_node_path(g, mid), key) < 0) {
+            lo = mid + 1;
+        } else {
+            hi = mid;
+        }
+    }
+    return lo;
+}
+
+/* The hash (as hex) of directory `dir`'s entries named like a top-level import. */
+static int dir_entries(const char **out, path_dirs *pd, const ash_graph *g, const char *dir)
+{
+    ash_name *known = ash__names_find(pd->memo, dir, strlen(dir));
+    if (known) {
+        *out = known->value;
+        return 0;
+    }
+    ash_hasher h;
+    ash_buf prefix = ASH_BUF_INIT;
+    if (ash__hasher_init(&h) < 0 || ash__buf_printf(&prefix, "%s%s", dir, *dir ? "/" : "") < 0) {
+        ash__hasher_free(&h);
+        ash__buf_free(&prefix);
+        return ash__error_oom();
+    }
+    for (size_t i = lower_bound(g, ash__buf_cstr(&prefix)); i < ash_graph_node_count(g); i++) {
+        const char *path = ash_graph_node_path(g, i);
+        if (strncmp(path, prefix.ptr ? prefix.ptr : "", prefix.len) != 0) {
+            break;
+        }
+        const char *rest = path + prefix.len;
+        size_t len = strcspn(rest, "/");
+        int package = rest[len] == '/';
+        const char *dot = package ? NULL : strrchr(rest, '.');
+        if (dot) {
+            len = (size_t)(dot - rest);
+        }
+        if (ash__names_find(pd->tops, rest, len)) {
+            ash__hasher_field(&h, package ? "package" : "module", rest, len);
+        }
+    }
+    ash_hash sum = ash__hasher_final(&h);
+    ash__hasher_free(&h);
+    ash__buf_free(&prefix);
+    char hex[33];
+    ash__hash_hex(&sum, hex);
+    if (ash__names_add(&pd->memo, dir, strlen(dir), hex) < 0) {
+        return ash__error_oom();
+    }
+    *out = ash__names_find(pd->memo, dir, strlen(dir))->value;
+    return 0;
+}
+
+/* The base directory of `path`: the first directory upwards without an __init__.py. */
+static int base_dir(ash_buf *out, const ash_graph *g, const char *path)
+{
+    ash__buf_clear(out);
+    int rc = ash__buf_put(out, path, ash__dirname_len(path, strlen(path)));
+    while (rc == 0 && out->len > 0) {
+        size_t keep = out->len;
+        if ((rc = ash__buf_puts(out, "/__init__.py")) < 0) {
+            break;
+        }
+        int package = ash_graph_find(g, out->ptr) >= 0;
+        out->len = keep;
+        out->ptr[keep] = '\0';
+        if (!package) {
+            break;
+        }
+        out->len = ash__dirname_len(out->ptr, keep);
+        out->ptr[out->len] = '\0';
+    }
+    return rc < 0 ? rc : ash__buf_puts(out, "");
+}
+
+/* Hash the sys.path directories of module m (its own and its conftests' base directories,
+ * and the start directory) into h. */
+static int key_path_dirs(ash_hasher *h, ash_suite *s, const ash_test_module *m, path_dirs *pd,
+                         const char *start)
+{
+    ash_buf dir = ASH_BUF_INIT;
+    const char *entries;
+    int rc = dir_entries(&entries, pd, s->graph, start);
+    if (rc == 0) {
+        ash__hasher_field(h, "sys-path-dir", entries, strlen(entries));
+    }
+    for (uint32_t i = 0; rc == 0 && i <= m->input_count; i++) {
+        uint32_t node = i < m->input_count ? s->inputs[m->input_first + i].node : m->node;
+        if (i < m->input_count && s->inputs[m->input_first + i].kind != ASH_INPUT_CONFTEST) {
+            continue;
+        }
+        if ((rc = base_dir(&dir, s->graph, ash_graph_node_path(s->graph, node))) == 0 &&
+            (rc = dir_entries(&entries, pd, s->graph, ash__buf_cstr(&dir))) == 0) {
+            ash__hasher_field(h, "sys-path-dir", entries, strlen(entries));
+        }
+    }
+    ash__buf_free(&dir);
+    return rc;
+}
+
+static int inputs_key(ash_suite *s, ash_test_module *m, int coverage, path_dirs *pd,
+                      const char *start)
 {
     ash_hasher h;
     if (ash__hasher_init(&h) < 0) {
@@ -253,10 +389,11 @@ static int inputs_key(ash_suite *s, ash_test_module *m, int coverage)
         ash__hasher_field(&h, "data", d->pattern, strlen(d->pattern));
         ash__hasher_field(&h, "data-hash", d->hash.bytes, 16);
     }
+    int rc = key_path_dirs(&h, s, m, pd, start);
     ash_hash key = ash__hasher_final(&h);
     memcpy(m->inputs.bytes, key.bytes, 16);
     ash__hasher_free(&h);
-    return 0;
+    return rc;
 }
 
 int ash__reverse_spread(const ash_graph *g, uint32_t *label)
@@ -369,7 +506,11 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
     uint32_t *plugins = NULL;
     size_t plugin_count = 0;
     ash_strings conftests = {0};
+    path_dirs dirs = {NULL, NULL};
     int rc = env_key(s, project, o);
+    if (rc == 0) {
+        rc = collect_tops(&dirs, g);
+    }
     if (rc == 0 && s->pytest.configfile) {
         ash_hasher h;
         if (ash__hasher_init(&h) < 0) {
@@ -427,11 +568,13 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
             rc = add_module_data(s, m, path);
         }
         if (rc == 0) {
-            rc = inputs_key(s, m, o->cov != NULL);
+            rc = inputs_key(s, m, o->cov != NULL, &dirs, o->start ? o->start : "");
         }
         s->count += rc == 0;
     }
     ash__strings_free(&conftests);
+    ash__names_free(&dirs.tops);
+    ash__names_free(&dirs.memo);
     ash__free(plugins);
     ash__free(unresolved);
     if (rc < 0) {

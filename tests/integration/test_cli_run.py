@@ -136,11 +136,18 @@ def test_helper_in_test_directory_is_an_input(project, ash):
 
 def test_shadowing_module_runs_its_importers(project, ash):
     ash(project, "run", check=0)
-    # tests/ is test_other's base directory (first on sys.path): a new tests/app/other.py
-    # would not shadow a package, but a new module named like an import does
+    # tests/ is every test module's base directory, first on sys.path: a new tests/app.py
+    # shadows the src/app package for all of them
     (project / "tests/app.py").write_text("raise ImportError('shadowed')\n")
-    proc = ash(project, "run")
-    assert set(ran(proc)) >= {"tests/test_other.py", "tests/test_core.py", "tests/test_leaf.py"}
+    data = json.loads(ash(project, "affected", "--json", check=0).stdout)
+    assert {m["path"]: m["reason"] for m in data["affected"]} == {
+        "tests/api/test_api.py": "added", "tests/test_core.py": "changed",
+        "tests/test_leaf.py": "changed", "tests/test_other.py": "changed"}
+    proc = ash(project, "run", check=1)
+    assert ran(proc) == {
+        "tests/api/test_api.py": "error", "tests/test_core.py": "error",
+        "tests/test_leaf.py": "error", "tests/test_other.py": "error"}
+    assert "shadowed" in proc.stdout
 
 
 def test_env_var_change_runs_everything(project, ash):
@@ -330,3 +337,37 @@ def test_conftest_that_does_not_import_fails_every_module(project, ash):
     # nothing was cached: fixing the conftest runs everything
     (project / "tests/conftest.py").write_text(PROJECT["tests/conftest.py"])
     assert len(ran(ash(project, "run", check=0))) == 4
+
+
+def test_cache_size_cap_evicts_after_a_run(project, ash):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + 'cache-size = "1"\n')
+    ash(project, "run", check=0)
+    stats = json.loads(ash(project, "cache", "stats", "--json", check=0).stdout)
+    assert stats["entries"] == 0
+
+
+def test_progress_line_on_a_terminal(project, python_wrapper, aftershock_bin):
+    import pty
+    master, slave = pty.openpty()
+    env = dict(os.environ, VIRTUAL_ENV=str(python_wrapper))
+    env.pop("AFTERSHOCK_CACHE_DIR", None)
+    env.pop("APP_MODE", None)
+    p = subprocess.Popen([str(aftershock_bin), "run", "-j", "1"], cwd=project, env=env,
+                         stdout=subprocess.PIPE, stderr=slave)
+    os.close(slave)
+    chunks = []
+    while True:
+        try:
+            data = os.read(master, 4096)
+        except OSError:
+            break
+        if not data:
+            break
+        chunks.append(data)
+    p.wait(timeout=60)
+    os.close(master)
+    err = b"".join(chunks).decode()
+    assert p.returncode == 0
+    assert re.search(r"\r\x1b\[K\[4/4\] 0 replayed, 0 failed, [0-9.]+s", err), err
+    assert not MODULE_LINE.search(err)

@@ -51,9 +51,9 @@ static char *affected_by(const char *const *changed, size_t n, int all)
     }
     ash__sort_unique_strings(set.items, &set.count);
     ash_affected aff;
-    assert_int_equal(ash__affected(&aff, &session, &set, all, NULL), 0);
+    assert_int_equal(ash__affected(&aff, &session, &set, NULL, all, NULL), 0);
     ash_buf out = ASH_BUF_INIT;
-    static const char *const words[] = {"-",   "changed",    "deleted", "data",
+    static const char *const words[] = {"-",   "changed",    "deleted", "added", "data",
                                         "all", "unresolved", "failed",  "new"};
     for (size_t m = 0; m < session.suite.count; m++) {
         if (aff.why[m] != ASH_WHY_NONE) {

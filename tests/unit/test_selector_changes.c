@@ -59,7 +59,7 @@ static void expect(ash_changes_mode mode, const char *ref, const char *const *wa
 {
     ash_strings got = {0};
     int all = -1;
-    assert_int_equal(ash__changed_files(&got, &all, tmp_root, mode, ref, on_diag, NULL), 0);
+    assert_int_equal(ash__changed_files(&got, NULL, &all, tmp_root, mode, ref, on_diag, NULL), 0);
     assert_int_equal(all, 0);
     if (got.count != n) {
         for (size_t i = 0; i < got.count; i++) {
@@ -94,6 +94,17 @@ static void test_worktree_against_head(void **state)
     static const char *const staged[] = {"b.py", "c.py", "pkg/c2.py"};
     expect(ASH_CHANGES_STAGED, NULL, staged, 3);
     assert_int_equal(ndiags, 0);
+    /* the new ones among them: added (a rename's new path) or untracked */
+    ash_strings got = {0}, added = {0};
+    int all = -1;
+    assert_int_equal(
+        ash__changed_files(&got, &added, &all, tmp_root, ASH_CHANGES_WORKTREE, NULL, on_diag, NULL),
+        0);
+    assert_int_equal(added.count, 2);
+    assert_string_equal(added.items[0], "new.py");
+    assert_string_equal(added.items[1], "pkg/c2.py");
+    ash__strings_free(&got);
+    ash__strings_free(&added);
 }
 
 static void test_since_a_revision(void **state)
@@ -118,7 +129,8 @@ static void test_fails_open(void **state)
     int all = 0;
     /* not a repository */
     assert_int_equal(
-        ash__changed_files(&got, &all, tmp_root, ASH_CHANGES_WORKTREE, NULL, on_diag, NULL), 0);
+        ash__changed_files(&got, NULL, &all, tmp_root, ASH_CHANGES_WORKTREE, NULL, on_diag, NULL),
+        0);
     assert_int_equal(all, 1);
     assert_int_equal(got.count, 0);
     assert_non_null(strstr(last_diag, "every test is affected"));
@@ -126,14 +138,14 @@ static void test_fails_open(void **state)
     sh("init -q");
     all = 0;
     assert_int_equal(
-        ash__changed_files(&got, &all, tmp_root, ASH_CHANGES_STAGED, NULL, on_diag, NULL), 0);
+        ash__changed_files(&got, NULL, &all, tmp_root, ASH_CHANGES_STAGED, NULL, on_diag, NULL), 0);
     assert_int_equal(all, 1);
     assert_non_null(strstr(last_diag, "no commit yet"));
     /* an unknown revision */
     committed_repo();
     all = 0;
-    assert_int_equal(ash__changed_files(&got, &all, tmp_root, ASH_CHANGES_WORKTREE, "no-such-ref",
-                                        on_diag, NULL),
+    assert_int_equal(ash__changed_files(&got, NULL, &all, tmp_root, ASH_CHANGES_WORKTREE,
+                                        "no-such-ref", on_diag, NULL),
                      0);
     assert_int_equal(all, 1);
     assert_non_null(strstr(last_diag, "against no-such-ref"));
