@@ -527,7 +527,9 @@ static int run_rest(run_state *st, const run_args *a, int jobs, const char *pyth
         items[k].path = path;
         paths[k] = (char *)path;
         items[k].targets = ash__session_nodeids(s, path, &items[k].target_count);
-        if (items[k].target_count == 0) {
+        if (items[k].target_count == 0 && !ash__pytest_is_test_module(&s->suite.pytest, path)) {
+            /* named on the command line though pytest would not collect it from its
+             * directory: give pytest the file itself */
             items[k].targets = &paths[k];
             items[k].target_count = 1;
         }

@@ -218,14 +218,61 @@ static void free_env(char **env)
     ash__free(env);
 }
 
+/* What pytest is given for a batch: the directories of its modules (the plugin leaves out
+ * the files not listed), none below another; or, when tests are selected by node id in some,
+ * the node ids and the other modules' files. */
+static int batch_targets(ash_strings *out, const runner *r, const batch *b)
+{
+    /* node ids would be collected twice (alone and in their directory): with any, files */
+    int by_file = 0, rc = 0;
+    for (size_t i = 0; i < b->count; i++) {
+        by_file |= r->items[b->items[i]].target_count > 0;
+    }
+    for (size_t i = 0; rc == 0 && i < b->count; i++) {
+        const ash_run_item *it = &r->items[b->items[i]];
+        for (size_t t = 0; rc == 0 && t < it->target_count; t++) {
+            rc = ash__strings_add(out, it->targets[t], strlen(it->targets[t]));
+        }
+        size_t dir = ash__dirname_len(it->path, strlen(it->path));
+        if (rc == 0 && it->target_count == 0) {
+            rc = by_file ? ash__strings_add(out, it->path, strlen(it->path))
+                 : dir   ? ash__strings_add(out, it->path, dir)
+                         : ash__strings_add(out, ".", 1);
+        }
+    }
+    if (rc < 0) {
+        return rc;
+    }
+    ash__sort_unique_strings(out->items, &out->count);
+    size_t kept = 0;
+    for (size_t i = 0; i < out->count; i++) {
+        const char *p = out->items[i];
+        int below = 0;
+        for (size_t k = 0; k < kept && !below; k++) {
+            const char *d = out->items[k];
+            size_t n = strlen(d);
+            below = !strchr(d, ':') && !strchr(p, ':') &&
+                    (strcmp(d, ".") == 0 || (strncmp(p, d, n) == 0 && p[n] == '/'));
+        }
+        if (below) {
+            ash__free(out->items[i]);
+        } else {
+            out->items[kept++] = out->items[i];
+        }
+    }
+    out->count = kept;
+    return 0;
+}
+
 static int start_worker(runner *r, worker *w, batch b)
 {
     w->seq = r->seq++;
     char *list = work_path(r, w->seq, "list"), *log = work_path(r, w->seq, "log");
     size_t targets = 0;
     for (size_t i = 0; i < b.count; i++) {
-        targets += r->items[b.items[i]].target_count;
+        targets += r->items[b.items[i]].target_count + 1;
     }
+    ash_strings dirs = {0};
     char **argv = ash__calloc(r->o->pytest_arg_count + targets + 8, sizeof(char *));
     char **env = NULL;
     int fds[2] = {-1, -1}, logfd = -1, rc = 0;
@@ -255,10 +302,11 @@ static int start_worker(runner *r, worker *w, batch b)
     for (size_t i = 0; i < r->o->pytest_arg_count; i++) {
         argv[a++] = r->o->pytest_args[i];
     }
-    for (size_t i = 0; i < b.count; i++) {
-        for (size_t t = 0; t < r->items[b.items[i]].target_count; t++) {
-            argv[a++] = r->items[b.items[i]].targets[t];
-        }
+    if ((rc = batch_targets(&dirs, r, &b)) < 0) {
+        goto fail;
+    }
+    for (size_t i = 0; i < dirs.count; i++) {
+        argv[a++] = dirs.items[i];
     }
     pid_t pid = fork();
     if (pid < 0) {
@@ -291,6 +339,7 @@ static int start_worker(runner *r, worker *w, batch b)
     w->current = -1;
     w->line.len = 0;
     free_env(env);
+    ash__strings_free(&dirs);
     ash__free(argv);
     ash__free(list);
     ash__free(log);
@@ -304,6 +353,7 @@ fail:
         close(logfd);
     }
     free_env(env);
+    ash__strings_free(&dirs);
     ash__free(argv);
     ash__free(list);
     ash__free(log);

@@ -13,7 +13,7 @@
 
 typedef struct ash_run_item {
     const char *path;     /* relative to the root */
-    char *const *targets; /* what pytest is given: the path, or node ids (relative) */
+    char *const *targets; /* node ids (relative) selecting tests in it; none: all of it */
     size_t target_count;
     double expected; /* expected duration in seconds (for balancing) */
 } ash_run_item;

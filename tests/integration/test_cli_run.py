@@ -116,6 +116,20 @@ def test_leaf_edit_runs_only_its_dependents(project, ash):
     assert set(ran(ash(project, "run", check=0))) == {"tests/test_core.py", "tests/test_leaf.py"}
 
 
+def test_workers_collect_only_their_modules(project, ash):
+    # workers are given directories; modules of those directories that need not run must
+    # not even be imported
+    ash(project, "run", check=0)
+    (project / "tests/test_other.py").write_text(
+        "open('imported-other', 'w').close()\n" + PROJECT["tests/test_other.py"])
+    (project / "tests/test_core.py").write_text(
+        "open('imported-core', 'w').close()\n" + PROJECT["tests/test_core.py"])
+    assert set(ran(ash(project, "run", "--", "tests/test_other.py", check=0))) == {
+        "tests/test_other.py"}
+    assert (project / "imported-other").exists()
+    assert not (project / "imported-core").exists()
+
+
 def test_conftest_edit_runs_its_subtree(project, ash):
     ash(project, "run", check=0)
     conftest = project / "tests/api/conftest.py"
