@@ -218,6 +218,38 @@ static void free_env(char **env)
     ash__free(env);
 }
 
+/* Do the user's pytest arguments use pytest's cache (--lf, --ff, --nf, --sw, ...)? */
+static int wants_cacheprovider(const ash_run_options *o)
+{
+    static const char *const options[] = {"--lf",
+                                          "--last-failed",
+                                          "--ff",
+                                          "--failed-first",
+                                          "--nf",
+                                          "--new-first",
+                                          "--sw",
+                                          "--stepwise",
+                                          "--sw-skip",
+                                          "--cache-show",
+                                          "--cache-clear",
+                                          "--lfnf",
+                                          "--last-failed-no-failures",
+                                          "--stepwise-skip"};
+    for (size_t i = 0; i < o->pytest_arg_count; i++) {
+        for (size_t k = 0; k < ASH_ARRAY_SIZE(options); k++) {
+            size_t n = strlen(options[k]);
+            const char *arg = o->pytest_args[i];
+            if (strncmp(arg, options[k], n) == 0 && (arg[n] == '\0' || arg[n] == '=')) {
+                return 1;
+            }
+        }
+        if (strstr(o->pytest_args[i], "cacheprovider")) {
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* What pytest is given for a batch: the directories of its modules (the plugin leaves out
  * the files not listed), none below another; or, when tests are selected by node id in some,
  * the node ids and the other modules' files. */
@@ -273,7 +305,7 @@ static int start_worker(runner *r, worker *w, batch b)
         targets += r->items[b.items[i]].target_count + 1;
     }
     ash_strings dirs = {0};
-    char **argv = ash__calloc(r->o->pytest_arg_count + targets + 8, sizeof(char *));
+    char **argv = ash__calloc(r->o->pytest_arg_count + targets + 10, sizeof(char *));
     char **env = NULL;
     int fds[2] = {-1, -1}, logfd = -1, rc = 0;
     if (!list || !log || !argv) {
@@ -299,6 +331,12 @@ static int start_worker(runner *r, worker *w, batch b)
     argv[a++] = "-p";
     argv[a++] = "aftershock_worker";
     argv[a++] = "--continue-on-collection-errors";
+    if (!wants_cacheprovider(r->o)) {
+        /* N workers would overwrite each other's .pytest_cache/v/cache/lastfailed with a part
+         * of the answer, and writing it costs a worker about a fifth of its time */
+        argv[a++] = "-p";
+        argv[a++] = "no:cacheprovider";
+    }
     for (size_t i = 0; i < r->o->pytest_arg_count; i++) {
         argv[a++] = r->o->pytest_args[i];
     }
