@@ -10,7 +10,7 @@ ifeq ($(CI),true)
 CMAKE_FLAGS += -DASH_WERROR=ON
 endif
 
-.PHONY: all setup build asan test test-unit test-integration demo bench clean format
+.PHONY: all setup build asan test test-unit test-integration demo bench bench-run clean format
 
 all: build
 
@@ -52,6 +52,12 @@ bench: setup build
 	@echo "extraction on the standard library, one thread:"
 	@$(BUILD)/extract_bench $(BUILD)/stdlib-files.txt 5
 	$(PYTHON) benchmarks/graph_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
+
+# `aftershock run` beside pytest and pytest-xdist on a generated suite of 2000 test modules:
+# cold, cached, after a one-line change in a leaf or a core module, batches beside --isolate
+# (BENCH_ARGS adds --runs N, --cov, --modules N or other run_bench.py options).
+bench-run: setup build
+	$(PYTHON) benchmarks/run_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD)

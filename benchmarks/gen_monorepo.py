@@ -48,10 +48,11 @@ import os
 import random
 import re
 import shutil
-import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+
+import benchutil
 
 # --------------------------------------------------------------------------------------------
 # Vocabulary
@@ -1624,15 +1625,7 @@ def write_tree(planner: Planner, out: str, jobs: int) -> dict[str, int]:
 
 
 def git_commit(out: str) -> None:
-    env = dict(os.environ, GIT_AUTHOR_DATE="2024-01-01T00:00:00+0000",
-               GIT_COMMITTER_DATE="2024-01-01T00:00:00+0000", GIT_CONFIG_NOSYSTEM="1")
-    env.pop("GIT_DIR", None)
-    env.pop("GIT_WORK_TREE", None)
-    base = ["git", "-C", out, "-c", "user.name=gen_monorepo", "-c",
-            "user.email=gen@example.invalid", "-c", "core.autocrlf=false", "-c",
-            "commit.gpgsign=false", "-c", "init.defaultBranch=main"]
-    for args in (["init", "-q"], ["add", "-A"], ["commit", "-q", "-m", "Generated monorepo"]):
-        subprocess.run(base + args, check=True, env=env, stdout=subprocess.DEVNULL)
+    benchutil.git_commit(out, "gen_monorepo", "Generated monorepo")
 
 
 def manifest(planner: Planner, stats: dict[str, int], args: argparse.Namespace) -> dict:

@@ -34,7 +34,6 @@ Usage: python3 benchmarks/graph_bench.py --bin build/aftershock [--sizes 1000,10
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import os
 import platform
@@ -49,6 +48,8 @@ import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import benchutil
 
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE / "gen_monorepo.py"
@@ -167,13 +168,7 @@ class Runner:
 
 
 def generator_digest() -> str:
-    return hashlib.sha256(GENERATOR.read_bytes()).hexdigest()
-
-
-def git_clean(path: Path) -> bool:
-    out = subprocess.run(["git", "-C", str(path), "status", "--porcelain"], capture_output=True,
-                         text=True)
-    return out.returncode == 0 and out.stdout == ""
+    return benchutil.file_digest(GENERATOR)
 
 
 def ensure_generated(work: Path, files: int, seed: int) -> Path:
@@ -182,7 +177,7 @@ def ensure_generated(work: Path, files: int, seed: int) -> Path:
     stamp_path = work / f"{path.name}.stamp.json"
     stamp = {"generator_sha256": generator_digest(), "files": files, "seed": seed}
     try:
-        if json.loads(stamp_path.read_text()) == stamp and git_clean(path):
+        if json.loads(stamp_path.read_text()) == stamp and benchutil.git_clean(path):
             return path
     except (OSError, ValueError):
         pass
@@ -236,15 +231,7 @@ def median(xs: list[float]) -> float | None:
 
 
 def machine() -> str:
-    model = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as fh:
-            for line in fh:
-                if line.startswith("model name"):
-                    model = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
+    model = benchutil.cpu_model()
     git = subprocess.run(["git", "--version"], capture_output=True, text=True).stdout.strip()
     return (f"{os.cpu_count()} CPUs ({model}), {platform.system()} {platform.release()}, "
             f"{git or 'git: not found'}")
