@@ -34,9 +34,10 @@ test-unit:
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
 
 # The CLI tests drive the sanitized binary; the standard-library exactness test the release one.
+# They run in parallel (pytest-xdist), one worker per core.
 test-integration:
 	AFTERSHOCK_BIN=$(CURDIR)/$(ASAN_BUILD)/aftershock AFTERSHOCK_FAST_BIN=$(CURDIR)/$(BUILD)/aftershock \
-	    $(PYTHON) -m pytest -q tests/integration
+	    $(PYTHON) -m pytest -q -n $(JOBS) tests/integration
 
 demo: setup build
 	@bash examples/demo.sh $(BUILD)/aftershock
