@@ -199,13 +199,6 @@ static void load_last(ash_run_state *last, const ash_session *s, const sel_args 
     ash__free(dir);
 }
 
-static const char *why_word(ash_why w)
-{
-    static const char *const words[] = {"none",       "changed",    "deleted", "added", "data",
-                                        "everything", "unresolved", "failed",  "new"};
-    return words[w];
-}
-
 /* What both commands compute: the session, the change set, the last run, the decision. */
 typedef struct selection {
     ash_session s;
@@ -247,13 +240,13 @@ static void print_json(const ash_session *s, const ash_strings *changed, const a
     fputs("{\n  \"affected\": [", stdout);
     size_t shown = 0;
     for (size_t m = 0; m < suite->count; m++) {
-        if (aff->why[m] == ASH_WHY_NONE) {
+        if (aff->why[m] == ASH_REASON_NONE) {
             continue;
         }
         fputs(shown++ ? ",\n    {\"path\": " : "\n    {\"path\": ", stdout);
         ash_write_json_string(stdout, ash_graph_node_path(s->graph, suite->modules[m].node));
-        printf(", \"reason\": \"%s\"", why_word(aff->why[m]));
-        const char *via = aff->why[m] == ASH_WHY_CHANGED
+        printf(", \"reason\": \"%s\"", ash_reason_name(aff->why[m]));
+        const char *via = aff->why[m] == ASH_REASON_CHANGED
                               ? ash_graph_node_path(s->graph, aff->via[m])
                               : aff->via_path[m];
         if (via) {
@@ -300,7 +293,7 @@ int cmd_affected(const cli_command *cmd, int argc, char **argv)
             print_json(&sel.s, &sel.changed, &sel.aff);
         } else {
             for (size_t m = 0; m < sel.s.suite.count; m++) {
-                if (sel.aff.why[m] != ASH_WHY_NONE) {
+                if (sel.aff.why[m] != ASH_REASON_NONE) {
                     puts(ash_graph_node_path(sel.s.graph, sel.s.suite.modules[m].node));
                 }
             }
@@ -323,71 +316,56 @@ int cmd_affected(const cli_command *cmd, int argc, char **argv)
     return status;
 }
 
-static void print_chain(const ash_session *s, const ash_hop *chain, size_t n)
-{
-    static const char *const kinds[] = {"its package", "its conftest", "a -p plugin"};
-    for (size_t i = 0; i < n; i++) {
-        const char *path = ash_graph_node_path(s->graph, chain[i].node);
-        if (chain[i].line) {
-            printf("  %s:%u", path, chain[i].line);
-        } else {
-            printf("  %s", path);
-        }
-        if (chain[i].input >= 0) {
-            printf("  (%s)", kinds[chain[i].input]);
-        }
-        putchar('\n');
-    }
-}
-
 /* Explain module m: the chain to `target` node, or the reason in `aff`. */
 static int explain(const ash_session *s, size_t m, const ash_affected *aff, long target,
                    const char *changed_arg, const ash_run_state *last)
 {
     const char *path = ash_graph_node_path(s->graph, s->suite.modules[m].node);
-    ash_hop *chain = NULL;
-    size_t hops = 0;
-    if (target >= 0 || aff->why[m] == ASH_WHY_CHANGED) {
+    if (target >= 0 || aff->why[m] == ASH_REASON_CHANGED) {
         uint32_t t = target >= 0 ? (uint32_t)target : aff->via[m];
-        if (ash__why_chain(&chain, &hops, s, m, t) < 0) {
+        ash_buf chain = ASH_BUF_INIT;
+        int found = 0;
+        if (ash__why_text(&chain, &found, s, m, t, "  ") < 0) {
+            ash__buf_free(&chain);
             return cli_fail(ASH_ENOMEM);
         }
-        if (hops) {
-            printf("%s depends on %s:\n", path, ash_graph_node_path(s->graph, t));
-            print_chain(s, chain, hops);
-            ash__free(chain);
+        if (found) {
+            printf("%s depends on %s:\n%s", path, ash_graph_node_path(s->graph, t),
+                   ash__buf_cstr(&chain));
+        }
+        ash__buf_free(&chain);
+        if (found) {
             return CLI_EXIT_OK;
         }
-        ash__free(chain);
         if (changed_arg) {
             printf("%s does not depend on %s\n", path, changed_arg);
             return CLI_EXIT_WARNINGS;
         }
     }
     switch (aff->why[m]) {
-    case ASH_WHY_ALL:
+    case ASH_REASON_ALL:
         printf("%s: every test module is affected: %s\n", path, aff->all_reason);
         break;
-    case ASH_WHY_DELETED:
+    case ASH_REASON_DELETED:
         printf("%s: it imported %s, which is gone\n", path, aff->via_path[m]);
         break;
-    case ASH_WHY_ADDED:
+    case ASH_REASON_ADDED:
         printf("%s: the new file %s is named like a module it imports, and may shadow it\n", path,
                aff->via_path[m]);
         break;
-    case ASH_WHY_DATA:
+    case ASH_REASON_DATA:
         printf("%s: %s changed, one of its data files ([tool.aftershock] data)\n", path,
                aff->via_path[m]);
         break;
-    case ASH_WHY_UNRESOLVED:
+    case ASH_REASON_UNRESOLVED:
         printf("%s: its imports reach a module found nowhere, so it always runs "
                "(`aftershock imports --resolve` shows which)\n",
                path);
         break;
-    case ASH_WHY_FAILED:
+    case ASH_REASON_FAILED:
         printf("%s: it did not pass last time\n", path);
         break;
-    case ASH_WHY_NEW:
+    case ASH_REASON_NEW:
         printf("%s: new since the last run\n", path);
         break;
     default: {

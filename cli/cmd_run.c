@@ -299,52 +299,25 @@ static int write_coverage(const run_state *st, const run_args *a, const char *py
 }
 
 /* Save what this run learnt: the environment's fields, and per module its inputs key,
- * outcome and duration (read afresh and merged, so a concurrent run's modules are kept). */
-static void save_state(const run_state *st, const char *cache_dir, ash_diag_fn diag, void *payload)
+ * outcome and duration (merged with the file on disk, so a concurrent run's modules stay). */
+static void save_state(const run_state *st, const char *cache_dir, cli_diag *diag)
 {
-    char *path = ash__path_join(cache_dir, "last-run");
-    ash_run_state state;
-    if (!path || ash__state_load(&state, path, diag, payload) < 0) {
-        ash__free(path);
-        return;
-    }
     const ash_suite *suite = &st->session->suite;
-    int rc = 0;
-    ash_state_field *fields = ash__calloc(suite->env.count + 1, sizeof(*fields));
-    if (!fields) {
-        rc = ASH_ENOMEM;
-    }
-    for (size_t i = 0; rc == 0 && i < suite->env.count; i++) {
-        fields[i].hash = suite->env.fields[i].hash;
-        if (!(fields[i].name = ash__strdup(suite->env.fields[i].name))) {
-            rc = ASH_ENOMEM;
-        }
-    }
-    if (rc == 0) {
-        for (size_t i = 0; i < state.field_count; i++) {
-            ash__free(state.fields[i].name);
-        }
-        ash__free(state.fields);
-        state.fields = fields;
-        state.field_count = suite->env.count;
-        state.env = suite->env.key;
-        fields = NULL;
-    }
-    for (size_t i = 0; rc == 0 && i < st->total; i++) {
+    char *path = ash__path_join(cache_dir, "last-run");
+    ash_state_update *updates = ash__calloc(st->total + 1, sizeof(*updates));
+    size_t n = 0;
+    for (size_t i = 0; updates && i < st->total; i++) {
         const ash_result *r = &st->results[i];
         if (r->module) {
-            rc = ash__state_set(&state, r->module, &suite->modules[i].inputs, r->outcome,
-                                r->duration);
+            updates[n++] = (ash_state_update){r->module, suite->modules[i].inputs, r->outcome,
+                                              r->duration};
         }
     }
-    if (rc == 0 && ash__state_save(&state, path) < 0) {
-        diag(path, ash_error_last(), payload);
+    if (!path || !updates ||
+        ash__state_merge_save(path, &suite->env, updates, n, cli_diag_print, diag) < 0) {
+        cli_diag_print(NULL, ash_error_last(), diag);
     }
-    for (size_t i = 0; fields && i < suite->env.count; i++) {
-        ash__free(fields[i].name);
-    }
-    ash__free(fields);
-    ash__state_free(&state);
+    ash__free(updates);
     ash__free(path);
 }
 
@@ -706,7 +679,7 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
         }
     }
     if (cache) {
-        save_state(&st, cache_dir, cli_diag_print, &diag);
+        save_state(&st, cache_dir, &diag);
         ash_rcache_stats stats;
         const ash_config *config = ash__project_config(s.project);
         uint64_t cap = config->cache_size ? config->cache_size : DEFAULT_CACHE_BYTES;

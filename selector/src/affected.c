@@ -227,30 +227,30 @@ int ash__affected(ash_affected *out, const ash_session *s, const ash_strings *ch
                                ? NULL
                                : data_change(suite, tm, ash__project_config(s->project), changed);
         const ash_state_module *seen = last ? ash__state_find(last, path) : NULL;
-        ash_why why = ASH_WHY_NONE;
+        ash_reason why = ASH_REASON_NONE;
         if (out->all_reason) {
-            why = ASH_WHY_ALL;
+            why = ASH_REASON_ALL;
         } else if (reached == DELETED) {
-            why = ASH_WHY_DELETED;
+            why = ASH_REASON_DELETED;
             out->via_path[m] = gone;
         } else if (reached == ADDED) {
-            why = ASH_WHY_ADDED;
+            why = ASH_REASON_ADDED;
             out->via_path[m] = new_file;
         } else if (reached != UNMARKED) {
-            why = ASH_WHY_CHANGED;
+            why = ASH_REASON_CHANGED;
             out->via[m] = reached;
         } else if (data) {
-            why = ASH_WHY_DATA;
+            why = ASH_REASON_DATA;
             out->via_path[m] = data;
         } else if (tm->unresolved) {
-            why = ASH_WHY_UNRESOLVED;
+            why = ASH_REASON_UNRESOLVED;
         } else if (seen && seen->outcome != ASH_OUTCOME_PASSED) {
-            why = ASH_WHY_FAILED;
+            why = ASH_REASON_FAILED;
         } else if (last && last->count && !seen) {
-            why = ASH_WHY_NEW;
+            why = ASH_REASON_NEW;
         }
         out->why[m] = why;
-        out->count += why != ASH_WHY_NONE;
+        out->count += why != ASH_REASON_NONE;
     }
     ash__free(via);
     if (rc < 0) {
@@ -346,5 +346,28 @@ int ash__why_chain(ash_hop **out, size_t *count, const ash_session *s, size_t mo
     ash__free(line);
     ash__free(input);
     ash__free(queue);
+    return rc;
+}
+
+int ash__why_text(ash_buf *out, int *found, const ash_session *s, size_t module, uint32_t target,
+                  const char *indent)
+{
+    static const char *const kinds[] = {"its package", "its conftest", "a -p plugin"};
+    ash_hop *chain = NULL;
+    size_t n = 0;
+    int rc = ash__why_chain(&chain, &n, s, module, target);
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        const char *path = ash_graph_node_path(s->graph, chain[k].node);
+        rc = chain[k].line ? ash__buf_printf(out, "%s%s:%u", indent, path, chain[k].line)
+                           : ash__buf_printf(out, "%s%s", indent, path);
+        if (rc == 0 && chain[k].input >= 0) {
+            rc = ash__buf_printf(out, "  (%s)", kinds[chain[k].input]);
+        }
+        if (rc == 0) {
+            rc = ash__buf_putc(out, '\n');
+        }
+    }
+    ash__free(chain);
+    *found = n > 0;
     return rc;
 }

@@ -10,22 +10,12 @@
 #include "session.h"
 #include "state.h"
 
-typedef enum {
-    ASH_WHY_NONE = 0,
-    ASH_WHY_CHANGED,    /* a changed file is among its inputs (`via` is that file's node) */
-    ASH_WHY_DELETED,    /* it imported a file that is gone (`via_path`) */
-    ASH_WHY_ADDED,      /* a new file is named like a module it imports (`via_path`) */
-    ASH_WHY_DATA,       /* a changed file matches one of its data rules (`via_path`) */
-    ASH_WHY_ALL,        /* everything is affected (see ash_affected.all_reason) */
-    ASH_WHY_UNRESOLVED, /* its closure imports a module found nowhere: it always runs */
-    ASH_WHY_FAILED,     /* it did not pass last time */
-    ASH_WHY_NEW,        /* the last run did not know it */
-} ash_why;
+/* Reasons are ash_reason (aftershock/selector.h). */
 
 typedef struct ash_affected {
     size_t count;          /* affected modules */
-    ash_why *why;          /* per suite module */
-    uint32_t *via;         /* per suite module: node of the changed file (ASH_WHY_CHANGED) */
+    ash_reason *why;       /* per suite module */
+    uint32_t *via;         /* per suite module: node of the changed file (ASH_REASON_CHANGED) */
     const char **via_path; /* per suite module: borrowed from `changed` */
     char *all_reason;      /* owned; NULL unless everything is affected */
 } ash_affected;
@@ -55,5 +45,11 @@ typedef struct ash_hop {
  */
 int ash__why_chain(ash_hop **out, size_t *count, const ash_session *s, size_t module,
                    uint32_t target);
+
+/* The chain of ash__why_chain as text: one line per step, "path:line" (the line where it
+ * imports the next step) with "  (its conftest)" or "  (its package)" where it was reached as
+ * such, each line after `indent`. Nothing is appended when there is no chain; *found says. */
+int ash__why_text(ash_buf *out, int *found, const ash_session *s, size_t module, uint32_t target,
+                  const char *indent);
 
 #endif

@@ -344,3 +344,46 @@ void ash__state_free(ash_run_state *s)
     ash__free(s->modules);
     memset(s, 0, sizeof(*s));
 }
+
+int ash__state_merge_save(const char *path, const ash_env_key *env, const ash_state_update *updates,
+                          size_t count, ash_diag_fn diag, void *payload)
+{
+    ash_run_state state;
+    int rc = ash__state_load(&state, path, diag, payload);
+    if (rc < 0) {
+        return rc;
+    }
+    ash_state_field *fields = ash__calloc(env->count + 1, sizeof(*fields));
+    if (!fields) {
+        rc = ash__error_oom();
+    }
+    for (size_t i = 0; rc == 0 && i < env->count; i++) {
+        fields[i].hash = env->fields[i].hash;
+        if (!(fields[i].name = ash__strdup(env->fields[i].name))) {
+            rc = ash__error_oom();
+        }
+    }
+    if (rc == 0) {
+        for (size_t i = 0; i < state.field_count; i++) {
+            ash__free(state.fields[i].name);
+        }
+        ash__free(state.fields);
+        state.fields = fields;
+        state.field_count = env->count;
+        state.env = env->key;
+        fields = NULL;
+    }
+    for (size_t i = 0; rc == 0 && i < count; i++) {
+        rc = ash__state_set(&state, updates[i].path, &updates[i].inputs, updates[i].outcome,
+                            updates[i].duration);
+    }
+    if (rc == 0) {
+        rc = ash__state_save(&state, path);
+    }
+    for (size_t i = 0; fields && i < env->count; i++) {
+        ash__free(fields[i].name);
+    }
+    ash__free(fields);
+    ash__state_free(&state);
+    return rc;
+}

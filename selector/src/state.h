@@ -8,6 +8,7 @@
 #ifndef ASH_STATE_H
 #define ASH_STATE_H
 
+#include "envkey.h"
 #include "result.h"
 #include "util.h"
 
@@ -67,5 +68,21 @@ const ash_state_module *ash__state_find(const ash_run_state *s, const char *path
 void ash__state_sort(ash_run_state *s);
 
 void ash__state_free(ash_run_state *s);
+
+/* What one run learnt of a module. */
+typedef struct ash_state_update {
+    const char *path;
+    ash_key inputs;
+    ash_outcome outcome;
+    double duration;
+} ash_state_update;
+
+/*
+ * Read the state at `path` afresh (so that what a concurrent run saved is kept), replace its
+ * environment with `env`'s fields, set each of `updates`, and save it. 0 or an error (the
+ * caller warns: the state is advisory).
+ */
+int ash__state_merge_save(const char *path, const ash_env_key *env, const ash_state_update *updates,
+                          size_t count, ash_diag_fn diag, void *payload);
 
 #endif

@@ -53,13 +53,11 @@ static char *affected_by(const char *const *changed, size_t n, int all)
     ash_affected aff;
     assert_int_equal(ash__affected(&aff, &session, &set, NULL, all, NULL), 0);
     ash_buf out = ASH_BUF_INIT;
-    static const char *const words[] = {"-",   "changed",    "deleted", "added", "data",
-                                        "all", "unresolved", "failed",  "new"};
     for (size_t m = 0; m < session.suite.count; m++) {
-        if (aff.why[m] != ASH_WHY_NONE) {
+        if (aff.why[m] != ASH_REASON_NONE) {
             ash__buf_printf(&out, "%s:%s ",
                             ash_graph_node_path(session.graph, session.suite.modules[m].node),
-                            words[aff.why[m]]);
+                            ash_reason_name(aff.why[m]));
         }
     }
     ash__affected_free(&aff);
