@@ -4,6 +4,8 @@
  * inputs changed since they last passed and replaying the others from the result cache, with
  * one merged JUnit file and one coverage report covering both. Exit statuses are pytest's.
  */
+#include "affected.h"
+#include "changes.h"
 #include "cli.h"
 #include "embedded.h"
 #include "project.h"
@@ -27,7 +29,10 @@ enum { RUN_OK = 0, RUN_FAILED = 1, RUN_INTERRUPTED = 2, RUN_INTERNAL = 3, RUN_US
 /* The result cache's default cap. */
 #define DEFAULT_CACHE_BYTES (1ull << 30)
 
-enum { OPT_COV = 1, OPT_FORCE, OPT_ISOLATE, OPT_JUNIT, OPT_COV_XML };
+enum { OPT_COV = 1, OPT_FORCE, OPT_ISOLATE, OPT_JUNIT, OPT_COV_XML, OPT_STAGED, OPT_SINCE };
+
+/* What becomes of a test module in this run. */
+enum { FATE_RUN = 0, FATE_REPLAYED = 1, FATE_UNAFFECTED = 2 };
 
 static const cli_option options[] = {
     {OPT_COV, "cov", 0, CLI_OPTIONAL_ARG, "SOURCE",
@@ -39,6 +44,10 @@ static const cli_option options[] = {
     {OPT_FORCE, "force", 0, CLI_NO_ARG, NULL, "run every module (and cache the results)"},
     {OPT_ISOLATE, "isolate", 0, CLI_NO_ARG, NULL,
      "run each module in its own pytest process (default: batches per worker)"},
+    {OPT_STAGED, "staged", 0, CLI_NO_ARG, NULL,
+     "only the modules the staged changes affect (a pre-commit hook)"},
+    {OPT_SINCE, "since", 0, CLI_REQUIRED_ARG, "REF",
+     "only the modules the changes since git revision REF affect"},
     CLI_PROJECT_OPTIONS,
     {0},
 };
@@ -61,17 +70,19 @@ typedef struct run_args {
     char *junit_arg, *cov_arg; /* taken from the pytest arguments */
     int force;
     int isolate;
+    int staged;
+    const char *since;
 } run_args;
 
 /* What happened to each module, and the totals. */
 typedef struct run_state {
     ash_session *session;
     const cli_diag *diag;
-    size_t total, to_run, done, replayed, failed_modules;
+    size_t total, to_run, done, replayed, failed_modules, unaffected;
     uint64_t counts[ASH_COUNT_KINDS];
     ash_result *results; /* per suite module */
-    uint8_t *replayed_flag;
-    size_t *run_index; /* runner item -> suite module */
+    uint8_t *fate;       /* FATE_* per suite module */
+    size_t *run_index;   /* runner item -> suite module */
     struct timespec start;
     int tty;
     int progress_shown;
@@ -99,6 +110,12 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
         case OPT_ISOLATE:
             a->isolate = 1;
             break;
+        case OPT_STAGED:
+            a->staged = 1;
+            break;
+        case OPT_SINCE:
+            a->since = p.value;
+            break;
         case CLI_POSITIONAL:
             if (ash__strings_add(&a->pytest_args, p.value, strlen(p.value)) < 0) {
                 return cli_fail(ASH_ENOMEM);
@@ -113,6 +130,10 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
                 return RUN_USAGE;
             }
         }
+    }
+    if (a->staged && a->since) {
+        cli_usage_error(cmd, "--staged and --since cannot be used together");
+        return RUN_USAGE;
     }
     /* pytest's own spellings of what run does itself: --junitxml=PATH, --cov[=SOURCE] */
     size_t kept = 0;
@@ -170,7 +191,7 @@ static void show_progress(run_state *st)
         return;
     }
     fprintf(stderr, "\r\033[K[%zu/%zu] %zu replayed, %zu failed, %.1fs", st->done + st->replayed,
-            st->total, st->replayed, st->failed_modules, elapsed(st));
+            st->total - st->unaffected, st->replayed, st->failed_modules, elapsed(st));
     fflush(stderr);
     st->progress_shown = 1;
 }
@@ -309,8 +330,8 @@ static void save_state(const run_state *st, const char *cache_dir, cli_diag *dia
     for (size_t i = 0; updates && i < st->total; i++) {
         const ash_result *r = &st->results[i];
         if (r->module) {
-            updates[n++] = (ash_state_update){r->module, suite->modules[i].inputs, r->outcome,
-                                              r->duration};
+            updates[n++] =
+                (ash_state_update){r->module, suite->modules[i].inputs, r->outcome, r->duration};
         }
     }
     if (!path || !updates ||
@@ -375,7 +396,7 @@ static int replay(run_state *st, ash_rcache *cache, size_t i)
         memset(r, 0, sizeof(*r));
         return 0;
     }
-    st->replayed_flag[i] = 1;
+    st->fate[i] = FATE_REPLAYED;
     st->replayed++;
     return 1;
 }
@@ -452,7 +473,7 @@ static void print_failures(const run_state *st)
     const ash_result *previous = NULL;
     for (size_t i = 0; i < st->total; i++) {
         const ash_result *r = &st->results[i];
-        if (!r->module || st->replayed_flag[i] || r->outcome == ASH_OUTCOME_PASSED) {
+        if (!r->module || st->fate[i] != FATE_RUN || r->outcome == ASH_OUTCOME_PASSED) {
             continue;
         }
         if (!header) {
@@ -493,7 +514,7 @@ static int run_rest(run_state *st, const run_args *a, int jobs, const char *pyth
     }
     size_t k = 0;
     for (size_t i = 0; i < st->total; i++) {
-        if (st->replayed_flag[i]) {
+        if (st->fate[i] != FATE_RUN) {
             continue;
         }
         const char *path = ash_graph_node_path(s->graph, s->suite.modules[i].node);
@@ -541,7 +562,7 @@ static void store_results(const run_state *st, ash_rcache *cache, cli_diag *diag
         const ash_test_module *m = &st->session->suite.modules[i];
         size_t ids;
         ash__session_nodeids(st->session, r->module ? r->module : "", &ids);
-        if (!r->module || st->replayed_flag[i] || r->outcome != ASH_OUTCOME_PASSED ||
+        if (!r->module || st->fate[i] != FATE_RUN || r->outcome != ASH_OUTCOME_PASSED ||
             m->unresolved || ids) {
             continue;
         }
@@ -550,6 +571,36 @@ static void store_results(const run_state *st, ash_rcache *cache, cli_diag *diag
             warned = 1;
         }
     }
+}
+
+/* --staged / --since: modules no changed file reaches are left out of this run. */
+static int restrict_to_affected(run_state *st, const run_args *a, const ash_run_state *last,
+                                cli_diag *diag)
+{
+    ash_strings changed = {0}, added = {0};
+    ash_affected aff = {0};
+    int all = 0;
+    int rc = ash__changed_files(&changed, &added, &all, ash_project_root(st->session->project),
+                                a->staged ? ASH_CHANGES_STAGED : ASH_CHANGES_WORKTREE, a->since,
+                                cli_diag_print, diag);
+    if (rc == 0) {
+        rc = ash__affected(&aff, st->session, &changed, &added, all, last);
+    }
+    for (size_t i = 0; rc == 0 && i < st->total; i++) {
+        if (aff.why[i] == ASH_REASON_NONE) {
+            st->fate[i] = FATE_UNAFFECTED;
+            st->unaffected++;
+        }
+    }
+    if (rc == 0 && !diag->quiet) {
+        fprintf(stderr, "aftershock: %zu of %zu test modules affected by the %s\n",
+                st->total - st->unaffected, st->total,
+                a->staged ? "staged changes" : "changes since the revision");
+    }
+    ash__affected_free(&aff);
+    ash__strings_free(&changed);
+    ash__strings_free(&added);
+    return rc;
 }
 
 static int exit_status_of(int rc)
@@ -583,8 +634,8 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
     st.session = &s;
     st.total = s.suite.count;
     st.results = ash__calloc(st.total + 1, sizeof(ash_result));
-    st.replayed_flag = ash__calloc(st.total + 1, 1);
-    if (!st.results || !st.replayed_flag) {
+    st.fate = ash__calloc(st.total + 1, 1);
+    if (!st.results || !st.fate) {
         status = (cli_fail(ash__error_oom()), RUN_INTERNAL);
         goto done;
     }
@@ -609,22 +660,29 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             ash__free(path);
         }
     }
+    if ((a.staged || a.since) && restrict_to_affected(&st, &a, &last, &diag) < 0) {
+        status = (cli_fail(ASH_ENOMEM), RUN_INTERNAL);
+        goto done;
+    }
     for (size_t i = 0; i < st.total; i++) {
         const ash_test_module *m = &s.suite.modules[i];
         size_t ids;
         ash__session_nodeids(&s, ash_graph_node_path(s.graph, m->node), &ids);
+        if (st.fate[i] == FATE_UNAFFECTED) {
+            continue;
+        }
         if (cache && !a.force && !m->unresolved && ids == 0 && replay(&st, cache, i) < 0) {
             status = (cli_fail(ASH_ENOMEM), RUN_INTERNAL);
             goto done;
         }
-        if (st.replayed_flag[i]) {
+        if (st.fate[i] == FATE_REPLAYED) {
             add_counts(st.counts, &st.results[i]);
         }
     }
-    st.to_run = st.total - st.replayed;
+    st.to_run = st.total - st.replayed - st.unaffected;
     if (!diag.quiet) {
         fprintf(stderr, "aftershock: %zu test modules: %zu to run, %zu replayed from the cache\n",
-                st.total, st.to_run, st.replayed);
+                st.total - st.unaffected, st.to_run, st.replayed);
     }
     int interrupted = 0;
     if (st.to_run) {
@@ -650,15 +708,19 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
         }
         store_results(&st, cache, &diag);
     } else if (!diag.quiet) {
-        fprintf(stderr, "aftershock: nothing to run: every test module is unchanged since it "
-                        "passed\n");
+        fprintf(stderr, "aftershock: nothing to run: %s\n",
+                st.replayed ? "every test module is unchanged since it passed"
+                            : "no test module is affected");
     }
     size_t unrun = 0;
     for (size_t i = 0; i < st.total; i++) {
         const ash_result *r = &st.results[i];
+        if (st.fate[i] == FATE_UNAFFECTED) {
+            continue;
+        }
         if (!r->module) {
             unrun++;
-        } else if (!st.replayed_flag[i]) {
+        } else if (st.fate[i] == FATE_RUN) {
             add_counts(st.counts, r);
         }
     }
@@ -697,7 +759,7 @@ done:
         ash__result_free(&st.results[i]);
     }
     ash__free(st.results);
-    ash__free(st.replayed_flag);
+    ash__free(st.fate);
     ash__free(st.run_index);
     ash__rcache_close(cache);
     ash__state_free(&last);

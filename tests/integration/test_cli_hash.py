@@ -19,8 +19,8 @@ TREE = {
 }
 
 
-def keys(run, root, *args):
-    return json.loads(run("hash", "--json", *args, cwd=root, check=0).stdout)
+def keys(run, root, *args, env=None):
+    return json.loads(run("hash", "--json", *args, cwd=root, env=env, check=0).stdout)
 
 
 @pytest.fixture
@@ -91,3 +91,18 @@ def test_arguments_files_directories_modules(run, tree):
 def test_unknown_argument_is_an_error(run, tree):
     proc = run("hash", "no.such.module", cwd=tree, check=2)
     assert "no.such.module: no Python file or module of the project" in proc.stderr
+
+
+def test_env_mixes_in_the_environment_key(run, tree):
+    pyproject = tree / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text() + '\n[tool.aftershock]\nenv = ["ASH_HASH_MODE"]\n')
+    plain = keys(run, tree, "app")["app/"]
+    with_env = keys(run, tree, "--env", "app", env={"ASH_HASH_MODE": None})["app/"]
+    assert with_env != plain
+    assert keys(run, tree, "--env", "app", env={"ASH_HASH_MODE": None})["app/"] == with_env
+    changed = keys(run, tree, "--env", "app", env={"ASH_HASH_MODE": "1"})["app/"]
+    assert changed != with_env
+    # a variable the configuration does not list does not count, nor does it without --env
+    assert keys(run, tree, "--env", "app", env={"ASH_HASH_MODE": None, "OTHER": "x"})[
+        "app/"] == with_env
+    assert keys(run, tree, "app", env={"ASH_HASH_MODE": "1"})["app/"] == plain

@@ -385,3 +385,23 @@ def test_progress_line_on_a_terminal(project, python_wrapper, aftershock_bin):
     assert p.returncode == 0
     assert re.search(r"\r\x1b\[K\[4/4\] 0 replayed, 0 failed, [0-9.]+s", err), err
     assert not MODULE_LINE.search(err)
+
+
+def test_run_staged_runs_what_the_staged_changes_affect(project, ash):
+    ash(project, "run", check=0)
+    env = dict(GIT_CONFIG_NOSYSTEM="1", GIT_CONFIG_GLOBAL=os.devnull)
+    (project / "src/app/leaf.py").write_text(PROJECT["src/app/leaf.py"] + "# staged\n")
+    (project / "src/app/other.py").write_text(PROJECT["src/app/other.py"] + "# not staged\n")
+    subprocess.run(["git", "add", "src/app/leaf.py"], cwd=project, check=True,
+                   env=dict(os.environ, **env))
+    proc = ash(project, "run", "--staged", check=0)
+    assert set(ran(proc)) == {"tests/test_leaf.py"}
+    assert "1 of 4 test modules affected by the staged changes" in proc.stderr
+    assert re.search(r"^1 passed in .*; 1 module run, 0 replayed$", summary(proc), re.M)
+    (project / "src/app/other.py").write_text(PROJECT["src/app/other.py"])
+    subprocess.run(["git", "reset", "-q"], cwd=project, check=True, env=dict(os.environ, **env))
+    subprocess.run(["git", "checkout", "-q", "--", "."], cwd=project, check=True,
+                   env=dict(os.environ, **env))
+    nothing = ash(project, "run", "--staged", check=0)
+    assert ran(nothing) == {} and "no test module is affected" in nothing.stderr
+    assert ash(project, "run", "--staged", "--since", "HEAD").returncode == 4
