@@ -694,7 +694,7 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             goto done;
         }
         if (!(work_dir = make_work_dir()) ||
-            ash__embedded_install(&plugin_dir, cache ? cache_dir : work_dir) < 0) {
+            ash__embedded_install(&plugin_dir, work_dir) < 0) {
             status = (cli_fail(ASH_EIO), RUN_INTERNAL);
             goto done;
         }

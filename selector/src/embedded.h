@@ -19,7 +19,9 @@ extern const size_t ash__embedded_file_count;
 
 /*
  * Write the embedded files into `<dir>/python-<hash of their contents>/` unless it is there
- * already (each file atomically), and give that directory's path (owned) in `*out`.
+ * already (each file atomically), and give that directory's path (owned) in `*out`. `dir`
+ * must be private to the caller (a run's own temporary directory): what is there is
+ * executed, so it must not be a directory others can write, such as a shared cache.
  */
 int ash__embedded_install(char **out, const char *dir);
 
