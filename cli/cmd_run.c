@@ -562,6 +562,10 @@ static void store_results(const run_state *st, ash_rcache *cache, cli_diag *diag
         const ash_test_module *m = &st->session->suite.modules[i];
         size_t ids;
         ash__session_nodeids(st->session, r->module ? r->module : "", &ids);
+        if (r->module && st->fate[i] == FATE_RUN && r->outcome != ASH_OUTCOME_PASSED) {
+            /* a pass cached under the same inputs (a flaky module, --force) is not replayed */
+            ash__rcache_remove(cache, &m->inputs);
+        }
         if (!r->module || st->fate[i] != FATE_RUN || r->outcome != ASH_OUTCOME_PASSED ||
             m->unresolved || ids) {
             continue;
@@ -593,8 +597,8 @@ static int restrict_to_affected(run_state *st, const run_args *a, const ash_run_
         }
     }
     if (rc == 0 && !diag->quiet) {
-        fprintf(stderr, "aftershock: %zu of %zu test modules affected by the %s\n",
-                st->total - st->unaffected, st->total,
+        fprintf(stderr, "aftershock: %zu of %zu test module%s affected by the %s\n",
+                st->total - st->unaffected, st->total, st->total == 1 ? "" : "s",
                 a->staged ? "staged changes" : "changes since the revision");
     }
     ash__affected_free(&aff);
@@ -681,8 +685,9 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
     }
     st.to_run = st.total - st.replayed - st.unaffected;
     if (!diag.quiet) {
-        fprintf(stderr, "aftershock: %zu test modules: %zu to run, %zu replayed from the cache\n",
-                st.total - st.unaffected, st.to_run, st.replayed);
+        fprintf(stderr, "aftershock: %zu test module%s: %zu to run, %zu replayed from the cache\n",
+                st.total - st.unaffected, st.total - st.unaffected == 1 ? "" : "s", st.to_run,
+                st.replayed);
     }
     int interrupted = 0;
     if (st.to_run) {
@@ -693,8 +698,7 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             status = RUN_INTERNAL;
             goto done;
         }
-        if (!(work_dir = make_work_dir()) ||
-            ash__embedded_install(&plugin_dir, work_dir) < 0) {
+        if (!(work_dir = make_work_dir()) || ash__embedded_install(&plugin_dir, work_dir) < 0) {
             status = (cli_fail(ASH_EIO), RUN_INTERNAL);
             goto done;
         }

@@ -190,6 +190,26 @@ static int copy_roots(ash_project *p)
     return 0;
 }
 
+/* The first python3 on $PATH outside directory `venv`; "python3" if there is none. */
+static char *python_outside(const char *venv)
+{
+    const char *path = getenv("PATH");
+    size_t vlen = strlen(venv);
+    for (const char *p = path ? path : ""; *p;) {
+        size_t n = strcspn(p, ":");
+        int inside = n >= vlen && strncmp(p, venv, vlen) == 0 && (n == vlen || p[vlen] == '/');
+        char *dir = ash__strndup(p, n);
+        char *py = dir && n && !inside ? ash__path_join(dir, "python3") : NULL;
+        ash__free(dir);
+        if (py && access(py, X_OK) == 0) {
+            return py;
+        }
+        ash__free(py);
+        p += n + (p[n] == ':');
+    }
+    return ash__strdup("python3");
+}
+
 static char *choose_python(const ash_project_options *o, const ash_config *c)
 {
     if (o && o->python) {
@@ -199,6 +219,11 @@ static char *choose_python(const ash_project_options *o, const ash_config *c)
         return c->python[0] == '/' ? ash__strdup(c->python) : NULL;
     }
     const char *venv = getenv("VIRTUAL_ENV");
+    if (venv && *venv && getenv("PRE_COMMIT")) {
+        /* under pre-commit, $VIRTUAL_ENV and the front of $PATH are the hook's own
+         * environment (aftershock and nothing else): the project's python3 comes after */
+        return python_outside(venv);
+    }
     if (venv && *venv) {
         char *py = ash__path_join(venv, "bin/python");
         if (py && access(py, X_OK) == 0) {

@@ -252,6 +252,9 @@ int ash_results_record(ash_results *r, size_t i, const char *data, size_t len)
     res.outcome = ash__result_outcome(&res);
     if (rc == 0 && res.outcome == ASH_OUTCOME_PASSED && !suite->modules[i].unresolved) {
         rc = ash__rcache_put(r->cache, &suite->modules[i].inputs, &res);
+    } else if (rc == 0) {
+        /* failed with these inputs (flaky, or an audit): no pass under them is replayed */
+        rc = ash__rcache_remove(r->cache, &suite->modules[i].inputs);
     }
     if (rc == 0 &&
         ash__grow((void **)&r->updates, &r->cap, r->count + 1, sizeof(*r->updates)) == 0) {

@@ -582,6 +582,16 @@ static int count_visit(const ash_rcache *c, const char *path, file_kind kind, co
     return 0;
 }
 
+int ash__rcache_remove(ash_rcache *c, const ash_key *key)
+{
+    char path[PATH_SIZE];
+    object_path(c, "ac", key->bytes, path);
+    if (!c->writable || unlink(path) == 0 || errno == ENOENT) {
+        return 0;
+    }
+    return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
+}
+
 int ash__rcache_stats(ash_rcache *c, ash_rcache_stats *out)
 {
     memset(out, 0, sizeof(*out));

@@ -64,6 +64,10 @@ int ash__rcache_get(ash_rcache *c, const ash_key *key, ash_result *out, int *hit
 int ash__rcache_put(ash_rcache *c, const ash_key *key, const ash_result *r);
 
 /* Count entries, blobs and bytes into `out`. 0 (a missing directory counts as empty). */
+/* Forget the entry under `key` (a module failed with those inputs: a pass cached under them
+ * must not be replayed). Its blobs go with the next prune. 0 when there was none. */
+int ash__rcache_remove(ash_rcache *c, const ash_key *key);
+
 int ash__rcache_stats(ash_rcache *c, ash_rcache_stats *out);
 
 /*

@@ -405,3 +405,24 @@ def test_run_staged_runs_what_the_staged_changes_affect(project, ash):
     nothing = ash(project, "run", "--staged", check=0)
     assert ran(nothing) == {} and "no test module is affected" in nothing.stderr
     assert ash(project, "run", "--staged", "--since", "HEAD").returncode == 4
+
+
+def test_under_pre_commit_the_hook_environment_is_not_the_interpreter(
+        project, run, python_wrapper, tmp_path):
+    # pre-commit runs hooks with $VIRTUAL_ENV and the front of $PATH set to the hook's own
+    # environment, which has aftershock but not the project's pytest
+    hook_env = tmp_path / "hook-env"
+    (hook_env / "bin").mkdir(parents=True)
+    marker = tmp_path / "hook-python-ran"
+    for name in ("python", "python3"):
+        py = hook_env / "bin" / name
+        py.write_text(f"#!/bin/sh\ntouch '{marker}'\nexit 1\n")
+        py.chmod(0o755)
+    (python_wrapper / "bin" / "python3").exists() or (python_wrapper / "bin" / "python3").symlink_to(
+        python_wrapper / "bin" / "python")
+    path = f"{hook_env / 'bin'}:{python_wrapper / 'bin'}:{os.environ['PATH']}"
+    proc = run("run", cwd=project, env={"PRE_COMMIT": "1", "VIRTUAL_ENV": str(hook_env),
+                                         "PATH": path, "APP_MODE": None})
+    assert proc.returncode == 0, proc.stderr
+    assert not marker.exists()
+    assert len(ran(proc)) == 4
