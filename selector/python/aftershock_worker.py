@@ -174,24 +174,14 @@ class _Env:
         os.write(self.fd, line)
 
     def write_result(self, module, blobs):
-        parts = [
-            _RESULT_MAGIC,
-            b"module " + module.rel_bytes + b"\n",
-            b"counts %d %d %d %d %d %d\n" % tuple(module.counts),
-            b"duration %.6f\n" % module.duration,
-            b"collected %d\n" % module.collected,
-        ]
-        for name, text in blobs:
-            data = text.encode("utf-8", "backslashreplace")
-            parts += [b"%s %d\n" % (name, len(data)), data, b"\n"]
-        parts.append(b"end\n")
+        data = _result_data(module, blobs)
         name = module.index + ".res"
         # Renamed into place, so the controller never reads a part. No fsync: the directory is
         # the run's scratch space, gone after the run, and a lost machine loses the run anyway.
         fd, tmp = tempfile.mkstemp(prefix="." + name + ".", suffix=".tmp", dir=self.results)
         try:
             with os.fdopen(fd, "wb") as f:
-                f.write(b"".join(parts))
+                f.write(data)
             os.replace(tmp, os.path.join(self.results, name))
         except BaseException:
             try:
@@ -199,6 +189,24 @@ class _Env:
             except OSError:
                 pass
             raise
+
+
+def _result_data(module, blobs):
+    """The result of `module` in the grammar above: its counts, duration, and `blobs`, pairs
+    of a field name (b"junit", b"output", b"coverage") and its text. Also what the public
+    pytest plugin (aftershock.pytest_plugin) hands to the result cache."""
+    parts = [
+        _RESULT_MAGIC,
+        b"module " + module.rel_bytes + b"\n",
+        b"counts %d %d %d %d %d %d\n" % tuple(module.counts),
+        b"duration %.6f\n" % module.duration,
+        b"collected %d\n" % module.collected,
+    ]
+    for name, text in blobs:
+        data = text.encode("utf-8", "backslashreplace")
+        parts += [b"%s %d\n" % (name, len(data)), data, b"\n"]
+    parts.append(b"end\n")
+    return b"".join(parts)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -765,6 +773,38 @@ def _pytest_cov_requested(early_config):
 
 
 # ---------------------------------------------------------------------------------------------
+# What a module's reports add to its result (the public pytest plugin uses these too).
+
+
+def _count(module, report, category):
+    if category in _COUNT_INDEX and getattr(report, "count_towards_summary", True):
+        module.counts[_COUNT_INDEX[category]] += 1
+
+
+def _add_report(config, module, report):
+    """Count one of `module`'s test reports and keep what its JUnit and failure output need."""
+    status = config.hook.pytest_report_teststatus(report=report, config=config)
+    category = status[0] if status else ""
+    _count(module, report, category)
+    if category == "failed":
+        module.failed.append(report)
+    elif category == "error":
+        module.errors.append(report)
+    elif report.when == "teardown" and report.passed:
+        module.teardowns.setdefault(report.nodeid, []).append(report)
+    module.junit.runtest(report)
+
+
+def _add_collect_report(module, report):
+    """The report of collecting `module` itself: an error, or a skip of the whole module."""
+    if not report.passed:
+        _count(module, report, "error" if report.failed else "skipped")
+        module.junit.collect(report)
+        if report.failed:
+            module.errors.append(report)
+
+
+# ---------------------------------------------------------------------------------------------
 # The session.
 
 
@@ -786,14 +826,6 @@ class _Worker:
         self.junit_settings = _JunitSettings(config)
         for module in self.env.modules:
             module.junit = _Junit(self.junit_settings)
-
-    def _category(self, report):
-        status = self.config.hook.pytest_report_teststatus(report=report, config=self.config)
-        return status[0] if status else ""
-
-    def _count(self, module, report, category):
-        if category in _COUNT_INDEX and getattr(report, "count_towards_summary", True):
-            module.counts[_COUNT_INDEX[category]] += 1
 
     def _publish(self, module, blobs):
         if not module.started:
@@ -858,13 +890,7 @@ class _Worker:
         if self.coverage is not None:
             self.coverage.enter(_Coverage.GLOBAL)
         if outcome.excinfo is None:
-            report = outcome.get_result()
-            if not report.passed:
-                category = "error" if report.failed else "skipped"
-                self._count(module, report, category)
-                module.junit.collect(report)
-                if report.failed:
-                    module.errors.append(report)
+            _add_collect_report(module, outcome.get_result())
 
     @pytest.hookimpl(trylast=True)
     def pytest_collection_modifyitems(self):
@@ -918,18 +944,8 @@ class _Worker:
             self._finish(module)
 
     def pytest_runtest_logreport(self, report):
-        module = self.current
-        if module is None:
-            return
-        category = self._category(report)
-        self._count(module, report, category)
-        if category == "failed":
-            module.failed.append(report)
-        elif category == "error":
-            module.errors.append(report)
-        elif report.when == "teardown" and report.passed:
-            module.teardowns.setdefault(report.nodeid, []).append(report)
-        module.junit.runtest(report)
+        if self.current is not None:
+            _add_report(self.config, self.current, report)
 
     @pytest.hookimpl(tryfirst=True)
     def pytest_ignore_collect(self, collection_path):
