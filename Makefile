@@ -1,16 +1,22 @@
 # aftershock: `make setup` installs what the build needs, `make` builds build/aftershock,
-# `make test` runs every test (C unit tests under ASan+UBSan, then the CLI tests), `make demo`
+# `make test` runs every test (C unit tests under ASan+UBSan, the CLI tests, then the Python
+# tests against the installed wheel), `make wheel` builds the wheel into dist/, `make demo`
 # runs aftershock on examples/demo.
 PYTHON ?= python3
 JOBS ?= $(shell nproc 2>/dev/null || echo 2)
 BUILD ?= build
 ASAN_BUILD ?= build-asan
+WHEEL_DIR ?= dist
+VENV ?= build-venv
+WHEEL_FLAGS ?=
 CMAKE_FLAGS ?=
 ifeq ($(CI),true)
 CMAKE_FLAGS += -DASH_WERROR=ON
+WHEEL_FLAGS += -C cmake.define.ASH_WERROR=ON
 endif
 
-.PHONY: all setup build asan test test-unit test-integration demo bench bench-run clean format
+.PHONY: all setup build asan wheel test test-unit test-integration test-python demo bench bench-run \
+	clean format
 
 all: build
 
@@ -28,7 +34,14 @@ asan: third_party/.python-deps
 third_party/.python-deps: scripts/setup.sh scripts/deps.txt requirements-dev.txt
 	@bash scripts/setup.sh
 
-test: setup build asan test-unit test-integration
+# The wheel: scikit-build-core drives this CMake project (the CLI, and with ASH_PYTHON the
+# extension and the package), in an isolated build environment as `pip install .` does
+# (WHEEL_FLAGS adds pip options, e.g. -C cmake.define.ASH_WERROR=ON).
+wheel: third_party/.python-deps
+	@rm -f $(WHEEL_DIR)/aftershock-*.whl
+	$(PYTHON) -m pip wheel . --no-deps -q --disable-pip-version-check -w $(WHEEL_DIR) $(WHEEL_FLAGS)
+
+test: setup build asan test-unit test-integration test-python
 
 test-unit:
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
@@ -38,6 +51,10 @@ test-unit:
 test-integration:
 	AFTERSHOCK_BIN=$(CURDIR)/$(ASAN_BUILD)/aftershock AFTERSHOCK_FAST_BIN=$(CURDIR)/$(BUILD)/aftershock \
 	    $(PYTHON) -m pytest -q -n $(JOBS) tests/integration
+
+# A fresh virtualenv ($(VENV)) with the wheel installed runs tests/python and tests/packaging.
+test-python: wheel
+	@PYTHON=$(PYTHON) JOBS=$(JOBS) bash scripts/test_python.sh $(VENV) $(WHEEL_DIR)
 
 demo: setup build
 	@bash examples/demo.sh $(BUILD)/aftershock
@@ -61,7 +78,8 @@ bench-run: setup build
 	$(PYTHON) benchmarks/run_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
 
 clean:
-	rm -rf $(BUILD) $(ASAN_BUILD)
+	rm -rf $(BUILD) $(ASAN_BUILD) $(VENV) $(WHEEL_DIR)
 
 format:
-	clang-format -i analyzer/src/*.[ch] analyzer/include/aftershock/*.h cli/*.[ch] tests/unit/*.c
+	clang-format -i analyzer/src/*.[ch] analyzer/include/aftershock/*.h selector/src/*.[ch] \
+	    selector/include/aftershock/*.h cli/*.[ch] tests/unit/*.c bindings/src/*.c

@@ -8,6 +8,8 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 apt_packages=(cmake gcc make git pkg-config uthash-dev libxxhash-dev libcmocka-dev)
+# make test-python makes virtualenvs: Debian's own python3 needs python3-venv for that.
+"$PYTHON" -c "import ensurepip, venv" 2>/dev/null || apt_packages+=(python3-venv)
 missing=()
 for p in "${apt_packages[@]}"; do
     dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -1,0 +1,5 @@
+"""c: independent of a and b."""
+
+
+def greet(name: str) -> str:
+    return f"hello, {name}"
