@@ -6,9 +6,6 @@
  * graph.
  */
 #include "cli.h"
-#include "envkey.h"
-#include "hash.h"
-#include "project.h"
 
 #include "aftershock/selector.h"
 
@@ -48,15 +45,8 @@ static void emit(hash_out *o, const char *name, const ash_key *key)
     char hex[33];
     ash_key mixed;
     if (o->env) {
-        ash_hasher h;
-        if (ash__hasher_init(&h) == 0) {
-            ash__hasher_field(&h, "closure", key->bytes, 16);
-            ash__hasher_field(&h, "environment", o->env->bytes, 16);
-            ash_hash sum = ash__hasher_final(&h);
-            memcpy(mixed.bytes, sum.bytes, 16);
-            ash__hasher_free(&h);
-            key = &mixed;
-        }
+        ash_key_with_environment(&mixed, key, o->env);
+        key = &mixed;
     }
     ash_key_hex(key, hex);
     if (o->json) {
@@ -147,22 +137,6 @@ static int print_args(const cli_command *cmd, cli_parser *p, const ash_project *
     return status;
 }
 
-/* The environment key without pytest arguments: what a build or a test of the files depends
- * on besides them. */
-static int environment_key(ash_env_key *out, const ash_project *project, cli_diag *diag)
-{
-    const ash_config *config = ash__project_config(project);
-    ash_env_key_input in = {
-        .env = ash__project_envinfo(project),
-        .root = ash_project_root(project),
-        .env_vars = config->env,
-        .env_var_count = config->env_count,
-        .lockfiles = config->lockfiles,
-        .lockfile_count = config->lockfile_count,
-    };
-    return ash__env_key(out, &in, cli_diag_print, diag);
-}
-
 int cmd_hash(const cli_command *cmd, int argc, char **argv)
 {
     cli_diag diag = {0};
@@ -193,16 +167,16 @@ int cmd_hash(const cli_command *cmd, int argc, char **argv)
     ash_project *project = NULL;
     ash_graph *graph = NULL;
     ash_closure_keys *keys = NULL;
-    ash_env_key env = {0};
+    ash_key env;
     int rc, status = CLI_EXIT_OK;
     if ((rc = ash_project_open(&project, NULL, &popts)) < 0 ||
         (rc = ash_graph_build(&graph, project)) < 0 ||
         (rc = ash_closure_keys_compute(&keys, graph)) < 0 ||
-        (want_env && (rc = environment_key(&env, project, &diag)) < 0)) {
+        (want_env && (rc = ash_environment_key(&env, project)) < 0)) {
         status = cli_fail(rc);
         goto done;
     }
-    o.env = want_env ? &env.key : NULL;
+    o.env = want_env ? &env : NULL;
     if (args) {
         cli_parser_init(&p, cmd, argc, argv);
         status = print_args(cmd, &p, project, graph, keys, &o);
@@ -219,7 +193,6 @@ int cmd_hash(const cli_command *cmd, int argc, char **argv)
         status = CLI_EXIT_ERROR;
     }
 done:
-    ash__env_key_free(&env);
     ash_closure_keys_free(keys);
     ash_graph_free(graph);
     ash_project_free(project);

@@ -68,6 +68,16 @@ const ash_envinfo *ash__project_envinfo(const ash_project *p)
     return p->env;
 }
 
+ash_diag_fn ash__project_diag(const ash_project *p)
+{
+    return p->diag;
+}
+
+void *ash__project_payload(const ash_project *p)
+{
+    return p->payload;
+}
+
 const char *ash__project_cache_dir(const ash_project *p)
 {
     return p->cache_dir;

@@ -18,6 +18,9 @@ const char *ash__project_cache_dir(const ash_project *project);
 /* Add source roots (relative to the root, normalised: pytest's `pythonpath`) after those
  * configured or detected, for the next ash_graph_build. 0 or ASH_ENOMEM. */
 int ash__project_add_roots(ash_project *project, char *const *roots, size_t count);
+/* The warning sink the project was opened with. */
+ash_diag_fn ash__project_diag(const ash_project *project);
+void *ash__project_payload(const ash_project *project);
 /* Every file of the project (not only Python files), sorted, excludes applied: into `out`
  * (owned by the caller). 0 or an error. */
 int ash__project_list_all(ash_strings *out, const ash_project *project);

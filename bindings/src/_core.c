@@ -767,11 +767,12 @@ static size_t select_nodes(const ProjectObject *p, const char *target, const cha
 
 static PyObject *project_closure_hash(ProjectObject *self, PyObject *args, PyObject *kwds)
 {
-    static char *kwlist[] = {"target", "kind", NULL};
+    static char *kwlist[] = {"target", "kind", "env", NULL};
     PyObject *bytes = NULL;
     const char *kind = "file";
-    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&|s", kwlist, PyUnicode_FSConverter, &bytes,
-                                     &kind)) {
+    int env = 0;
+    if (!PyArg_ParseTupleAndKeywords(args, kwds, "O&|sp", kwlist, PyUnicode_FSConverter, &bytes,
+                                     &kind, &env)) {
         return NULL;
     }
     PyObject *result = NULL;
@@ -801,6 +802,15 @@ static PyObject *project_closure_hash(ProjectObject *self, PyObject *args, PyObj
         Py_BEGIN_ALLOW_THREADS
         rc = ash_closure_keys_combine(&key, self->keys, self->graph, nodes, n);
         Py_END_ALLOW_THREADS
+    }
+    if (rc == 0 && env) {
+        ash_key environment;
+        Py_BEGIN_ALLOW_THREADS
+        rc = ash_environment_key(&environment, self->project);
+        Py_END_ALLOW_THREADS
+        if (rc == 0) {
+            ash_key_with_environment(&key, &key, &environment);
+        }
     }
     if (rc < 0) {
         raise_ash(self->module, rc);
@@ -966,7 +976,7 @@ static PyMethodDef project_methods[] = {
     {"dependents", METHOD(project_dependents), METH_VARARGS | METH_KEYWORDS,
      "dependents(path, closure=False) -> list[str]\n--\n\nFiles that import the file."},
     {"closure_hash", METHOD(project_closure_hash), METH_VARARGS | METH_KEYWORDS,
-     "closure_hash(target, kind='file') -> str\n--\n\nThe hex closure key of a file, a "
+     "closure_hash(target, kind='file', env=False) -> str\n--\n\nThe hex closure key of a file, a "
      "directory ('dir') or a dotted module name ('module')."},
     {"test_modules", METHOD(project_test_modules), METH_NOARGS,
      "test_modules() -> list[str]\n--\n\nThe test modules pytest would collect."},

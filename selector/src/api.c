@@ -4,6 +4,7 @@
  * and the last-run state, as `aftershock run` keeps them.
  */
 #include "affected.h"
+#include "hash.h"
 #include "project.h"
 #include "rcache.h"
 #include "session.h"
@@ -11,6 +12,40 @@
 
 #include <stdlib.h>
 #include <string.h>
+
+int ash_environment_key(ash_key *out, const ash_project *project)
+{
+    const ash_config *config = ash__project_config(project);
+    ash_env_key_input in = {
+        .env = ash__project_envinfo(project),
+        .root = ash_project_root(project),
+        .env_vars = config->env,
+        .env_var_count = config->env_count,
+        .lockfiles = config->lockfiles,
+        .lockfile_count = config->lockfile_count,
+    };
+    ash_env_key key;
+    int rc = ash__env_key(&key, &in, ash__project_diag(project), ash__project_payload(project));
+    if (rc == 0) {
+        *out = key.key;
+        ash__env_key_free(&key);
+    }
+    return rc;
+}
+
+void ash_key_with_environment(ash_key *out, const ash_key *closure, const ash_key *environment)
+{
+    ash_hasher h;
+    ash_key mixed = *closure;
+    if (ash__hasher_init(&h) == 0) {
+        ash__hasher_field(&h, "closure", closure->bytes, 16);
+        ash__hasher_field(&h, "environment", environment->bytes, 16);
+        ash_hash sum = ash__hasher_final(&h);
+        memcpy(mixed.bytes, sum.bytes, 16);
+        ash__hasher_free(&h);
+    }
+    *out = mixed;
+}
 
 struct ash_selection {
     ash_session session;

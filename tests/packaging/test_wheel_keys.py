@@ -154,6 +154,10 @@ def test_python_api_gives_the_cli_key(monorepo, aftershock_bin):
     project = aftershock.Project(monorepo)
     assert {p: project.closure_hash(f"libs/{p}") for p in ("a", "b", "c")} == \
         hash_keys(aftershock_bin, monorepo)
+    # with the environment mixed in, as `aftershock hash --env` does
+    with_env = {p: project.closure_hash(f"libs/{p}", env=True) for p in ("a", "b", "c")}
+    assert with_env == hash_keys(aftershock_bin, monorepo, "--env")
+    assert with_env["a"] != project.closure_hash("libs/a")
 
 
 def test_noxfile_session_builds_then_skips(monorepo, monkeypatch, tmp_path, request):

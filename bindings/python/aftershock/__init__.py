@@ -138,12 +138,14 @@ class Project:
         """The files that import the file at `path` (sorted); `closure=True`: transitively."""
         return self._core.dependents(self._rel(path), closure)
 
-    def closure_hash(self, path_or_module):
+    def closure_hash(self, path_or_module, *, env=False):
         """The closure key, as 32 hex digits, that `aftershock hash` prints: for a file, a hash
         over its content and path and the keys of what it imports (transitively); for a
         directory, one key over its files; for a dotted module name, its file's key (one key
         over its files when a .py and a .pyi share the name). A str that names no existing
-        path is taken as a module name."""
+        path is taken as a module name. `env=True` mixes in the environment key (interpreter,
+        installed distributions or configured lockfiles, configured env vars), as
+        `aftershock hash --env` does: the key of a wheel build."""
         target = os.fspath(path_or_module)
         if isinstance(target, bytes):
             target = os.fsdecode(target)
@@ -152,8 +154,8 @@ class Project:
                 or not _MODULE_NAME.fullmatch(target)):
             rel = self._rel(target, allow_root=True)
             kind = "dir" if os.path.isdir(os.path.join(self.root, rel)) else "file"
-            return self._core.closure_hash(rel, kind)
-        return self._core.closure_hash(target, "module")
+            return self._core.closure_hash(rel, kind, env)
+        return self._core.closure_hash(target, "module", env)
 
     # -- the test suite ----------------------------------------------------------------------
 

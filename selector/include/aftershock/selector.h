@@ -44,6 +44,18 @@ ASH_API const ash_key *ash_closure_key(const ash_closure_keys *keys, size_t i);
 ASH_API int ash_closure_keys_combine(ash_key *out, const ash_closure_keys *keys,
                                      const ash_graph *graph, const size_t *nodes, size_t count);
 
+/**
+ * The environment key of a project whose graph was built (`ash_graph_build`): its interpreter
+ * (path and version), the installed distributions (or the contents of the configured
+ * lockfiles) and the values of the configured `env` variables; what a build or test of its
+ * files depends on besides them. Warnings (a lockfile glob matching nothing) go to the
+ * project's diag.
+ */
+ASH_API int ash_environment_key(ash_key *out, const ash_project *project);
+/** `closure` with `environment` mixed in (what `aftershock hash --env` prints). */
+ASH_API void ash_key_with_environment(ash_key *out, const ash_key *closure,
+                                      const ash_key *environment);
+
 /* ---------------------------------------------------------------------------------------- */
 /* Selection: the test suite of a project and what each test module depends on              */
 
