@@ -15,15 +15,8 @@
 
 int ash_environment_key(ash_key *out, const ash_project *project)
 {
-    const ash_config *config = ash__project_config(project);
-    ash_env_key_input in = {
-        .env = ash__project_envinfo(project),
-        .root = ash_project_root(project),
-        .env_vars = config->env,
-        .env_var_count = config->env_count,
-        .lockfiles = config->lockfiles,
-        .lockfile_count = config->lockfile_count,
-    };
+    ash_env_key_input in;
+    ash__env_key_input_of(&in, project);
     ash_env_key key;
     int rc = ash__env_key(&key, &in, ash__project_diag(project), ash__project_payload(project));
     if (rc == 0) {

@@ -5,6 +5,7 @@
 #include "envkey.h"
 
 #include "hash.h"
+#include "project.h"
 
 #include <glob.h>
 #include <stdlib.h>
@@ -253,4 +254,17 @@ void ash__env_key_free(ash_env_key *k)
         ash__free(k->fields);
         memset(k, 0, sizeof(*k));
     }
+}
+
+void ash__env_key_input_of(ash_env_key_input *in, const ash_project *project)
+{
+    const ash_config *config = ash__project_config(project);
+    *in = (ash_env_key_input){
+        .env = ash__project_envinfo(project),
+        .root = ash_project_root(project),
+        .env_vars = config->env,
+        .env_var_count = config->env_count,
+        .lockfiles = config->lockfiles,
+        .lockfile_count = config->lockfile_count,
+    };
 }

@@ -40,6 +40,10 @@ typedef struct ash_env_key {
     size_t count;
 } ash_env_key;
 
+/* The input of a project whose graph was built: its interpreter facts, root, configured env
+ * vars and lockfiles; no pytest arguments. */
+void ash__env_key_input_of(ash_env_key_input *in, const ash_project *project);
+
 /* Compute the key. A lockfile glob matching nothing is keyed as missing (adding the file
  * changes the key) with a warning. 0 or ASH_ENOMEM (then `*out` holds nothing). */
 int ash__env_key(ash_env_key *out, const ash_env_key_input *in, ash_diag_fn diag, void *payload);

@@ -478,17 +478,10 @@ int ash__suite_prepare(ash_pytest_config *out, ash_project *project, const ash_s
 
 static int env_key(ash_suite *s, const ash_project *project, const ash_suite_options *o)
 {
-    const ash_config *config = ash__project_config(project);
-    ash_env_key_input in = {
-        .env = ash__project_envinfo(project),
-        .root = ash_project_root(project),
-        .env_vars = config->env,
-        .env_var_count = config->env_count,
-        .lockfiles = config->lockfiles,
-        .lockfile_count = config->lockfile_count,
-        .pytest_args = o->pytest_args,
-        .pytest_arg_count = o->pytest_arg_count,
-    };
+    ash_env_key_input in;
+    ash__env_key_input_of(&in, project);
+    in.pytest_args = o->pytest_args;
+    in.pytest_arg_count = o->pytest_arg_count;
     return ash__env_key(&s->env, &in, o->diag, o->payload);
 }
 
