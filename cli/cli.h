@@ -67,25 +67,17 @@ int cli_parse_jobs(const cli_command *cmd, const char *s, int *jobs);
  * cli_project_option. */
 enum { CLI_OPT_ROOT = 100, CLI_OPT_JOBS, CLI_OPT_NO_CACHE, CLI_OPT_PYTHON, CLI_OPT_QUIET };
 
+// clang-format off
 #define CLI_PROJECT_OPTIONS                                                                        \
-    {CLI_OPT_ROOT,                                                                                 \
-     "root",                                                                                       \
-     0,                                                                                            \
-     CLI_REQUIRED_ARG,                                                                             \
-     "DIR",                                                                                        \
+    {CLI_OPT_ROOT, "root", 0, CLI_REQUIRED_ARG, "DIR",                                             \
      "project root (default: the git top level, else the nearest pyproject.toml)"},                \
-        {CLI_OPT_JOBS, "jobs", 'j', CLI_REQUIRED_ARG, "N", "parallel jobs (default: all cores)"},  \
-        {CLI_OPT_NO_CACHE, "no-cache", 0,                                                          \
-         CLI_NO_ARG,       NULL,       "neither read nor write the parse cache"},                  \
-        {CLI_OPT_PYTHON,                                                                           \
-         "python",                                                                                 \
-         0,                                                                                        \
-         CLI_REQUIRED_ARG,                                                                         \
-         "PATH",                                                                                   \
-         "interpreter that classifies standard-library and third-party imports"},                  \
-    {                                                                                              \
-        CLI_OPT_QUIET, "quiet", 'q', CLI_NO_ARG, NULL, "do not print warnings"                     \
-    }
+    {CLI_OPT_JOBS, "jobs", 'j', CLI_REQUIRED_ARG, "N", "parallel jobs (default: all cores)"},      \
+    {CLI_OPT_NO_CACHE, "no-cache", 0, CLI_NO_ARG, NULL,                                            \
+     "neither read nor write aftershock's caches"},                                                \
+    {CLI_OPT_PYTHON, "python", 0, CLI_REQUIRED_ARG, "PATH",                                        \
+     "the project's interpreter (classifies imports; runs pytest)"},                               \
+    {CLI_OPT_QUIET, "quiet", 'q', CLI_NO_ARG, NULL, "do not print warnings"}
+// clang-format on
 
 struct cli_diag;
 /* Apply shared option `opt` (value: the parser's). 1 if it was one, 0 if not, -1 after a usage

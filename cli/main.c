@@ -6,9 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+/* The test selection first (the main job), then the graph underneath it. */
 static const cli_command *const commands[] = {
-    &cli_imports_command,  &cli_graph_command, &cli_hash_command,  &cli_run_command,
-    &cli_affected_command, &cli_why_command,   &cli_cache_command,
+    &cli_run_command,   &cli_affected_command, &cli_why_command,  &cli_cache_command,
+    &cli_graph_command, &cli_imports_command,  &cli_hash_command,
 };
 
 static void usage(FILE *out)
