@@ -31,6 +31,9 @@ typedef struct modinfo {
 
 typedef struct file_ctx {
     char *module;   /* dotted name, "" if none */
+    char *package;  /* the package relative imports start from: module itself for an __init__,
+                       else its directory's dotted name (also when the file's own name is not an
+                       identifier, as a Django migration's `0002_x.py` is not); "" if none */
     char *basedir;  /* first directory upwards without __init__ */
     int is_package; /* an __init__ file */
     int scope_is_roots;
@@ -208,6 +211,7 @@ void ash__resolver_free(ash_resolver *r)
     }
     for (size_t i = 0; i < r->count; i++) {
         ash__free(r->files[i].module);
+        ash__free(r->files[i].package);
         ash__free(r->files[i].basedir);
     }
     ash__free(r->files);
@@ -536,6 +540,33 @@ static int root_contains(const char *root, const char *dir)
     return n == 0 || (strncmp(root, dir, n) == 0 && (dir[n] == '\0' || dir[n] == '/'));
 }
 
+/* f->package: the dotted name of the directory of `path` (named from offset `from`), or the
+ * module itself for an __init__ file. */
+static int package_name(ash_resolver *r, file_ctx *f, const char *path, size_t from)
+{
+    if (f->is_package) {
+        return (f->package = ash__strdup(f->module)) ? 0 : ash__error_oom();
+    }
+    size_t dir = ash__dirname_len(path, strlen(path));
+    ash_buf init = ASH_BUF_INIT;
+    int is_package = 0, rc = 0;
+    ash__buf_clear(&r->name);
+    if (dir > from || (dir == from && dir > 0)) {
+        rc = ash__buf_put(&init, path, dir);
+        if (rc == 0) {
+            rc = ash__buf_puts(&init, "/__init__.py");
+        }
+        if (rc == 0) {
+            rc = module_name_from(&r->name, init.ptr, from, &is_package);
+        }
+    }
+    ash__buf_free(&init);
+    if (rc < 0 || !(f->package = ash__strdup(ash__buf_cstr(&r->name)))) {
+        return ash__error_oom();
+    }
+    return 0;
+}
+
 static int file_context(ash_resolver *r, uint32_t i, file_ctx **out)
 {
     file_ctx *f = &r->files[i];
@@ -571,14 +602,20 @@ static int file_context(ash_resolver *r, uint32_t i, file_ctx **out)
         }
     }
     int rc = 0;
+    size_t from = SIZE_MAX;
     if (best != SIZE_MAX) {
-        rc = module_name_from(&r->name, path, best ? best + 1 : 0, &f->is_package);
+        from = best ? best + 1 : 0;
+        rc = module_name_from(&r->name, path, from, &f->is_package);
     }
     if (rc == 0 && (best == SIZE_MAX || r->name.len == 0)) {
-        rc = module_name_from(&r->name, path, dir_len ? dir_len + 1 : 0, &f->is_package);
+        from = dir_len ? dir_len + 1 : 0;
+        rc = module_name_from(&r->name, path, from, &f->is_package);
     }
     if (rc < 0 || !(f->module = ash__strdup(ash__buf_cstr(&r->name)))) {
         return ash__error_oom();
+    }
+    if ((rc = package_name(r, f, path, from)) < 0) {
+        return rc;
     }
     f->done = 1;
     return 0;
@@ -600,12 +637,8 @@ static int absolute_name(ash_resolver *r, const file_ctx *f, const ash_import *i
     if (imp->level == 0) {
         return ash__buf_puts(b, imp->module);
     }
-    const char *anchor = imp->package ? imp->package : f->module;
+    const char *anchor = imp->package ? imp->package : f->package;
     size_t len = strlen(anchor);
-    if (!imp->package && !f->is_package) {
-        const char *dot = memrchr(anchor, '.', len);
-        len = dot ? (size_t)(dot - anchor) : 0;
-    }
     for (uint32_t k = 1; k < imp->level; k++) {
         if (!len) {
             return 1;

@@ -67,6 +67,17 @@ def test_relative_from_dot_import_name(graph, make_tree, tmp_path):
     assert edges(graph, tmp_path, "p/m.py") == (["p/__init__.py", "p/x.py"], [])
 
 
+def test_relative_import_in_a_file_named_unlike_a_module(graph, make_tree, tmp_path):
+    # Django loads migrations (0002_x.py) with import_module: their relative imports work,
+    # though the file's own name is no identifier
+    make_tree(tmp_path, {
+        "pyproject.toml": "", "p/__init__.py": "", "p/f.py": "", "p/q/__init__.py": "",
+        "p/q/m.py": "", "p/q/0002_x.py": "from ..f import x\nfrom . import m\n",
+    })
+    assert edges(graph, tmp_path, "p/q/0002_x.py") == (
+        ["p/__init__.py", "p/f.py", "p/q/__init__.py", "p/q/m.py"], [])
+
+
 def test_relative_from_parent_package(graph, make_tree, tmp_path):
     make_tree(tmp_path, {
         "pyproject.toml": "",
