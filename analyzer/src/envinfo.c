@@ -5,6 +5,7 @@
  *   executable <path>
  *   site <site-packages directory>
  *   stdlib <top-level module name>
+ *   builtin <module compiled into the interpreter: found before any sys.path entry>
  *   top <top-level importable name> <distribution or ->
  *   dist <normalised distribution name> <version>   (the first of a name on sys.path)
  *
@@ -30,7 +31,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#define ENVINFO_FORMAT 3
+#define ENVINFO_FORMAT 4
 
 static const char probe[] =
     "import os, re, sys\n"
@@ -40,6 +41,7 @@ static const char probe[] =
     "         os.path.basename(p) in ('site-packages', 'dist-packages')]\n"
     "for p in sites: print('site', p)\n"
     "for n in sorted(set(sys.stdlib_module_names) | {'__main__'}): print('stdlib', n)\n"
+    "for n in sorted(sys.builtin_module_names): print('builtin', n)\n"
     "seen = set()\n"
     "try:\n"
     "    import importlib.metadata as md\n"
@@ -63,6 +65,7 @@ struct ash_envinfo {
     char *version;
     char *python;
     ash_name *stdlib;
+    ash_name *builtin;
     ash_name *top;
     char *text; /* the facts, kept for the cache file */
 };
@@ -93,6 +96,7 @@ void ash__envinfo_free(ash_envinfo *env)
         return;
     }
     ash__names_free(&env->stdlib);
+    ash__names_free(&env->builtin);
     ash__names_free(&env->top);
     ash__free(env->version);
     ash__free(env->python);
@@ -117,6 +121,8 @@ static int parse_facts(ash_envinfo *env, char *text)
             rc = (env->version = ash__strdup(arg)) ? 0 : ash__error_oom();
         } else if (strcmp(line, "stdlib") == 0) {
             rc = ash__names_add(&env->stdlib, arg, strlen(arg), NULL);
+        } else if (strcmp(line, "builtin") == 0) {
+            rc = ash__names_add(&env->builtin, arg, strlen(arg), NULL);
         } else if (strcmp(line, "top") == 0) {
             char *d = strchr(arg, ' ');
             if (d) {
@@ -296,6 +302,11 @@ int ash__envinfo_from_facts(ash_envinfo **out, const char *python, const char *f
     env->available = 1;
     *out = env;
     return 0;
+}
+
+int ash__envinfo_is_builtin(const ash_envinfo *env, const char *name, size_t len)
+{
+    return env && env->available && ash__names_find(env->builtin, name, len) != NULL;
 }
 
 ash_origin ash__envinfo_classify(const ash_envinfo *env, const char *name, size_t len,

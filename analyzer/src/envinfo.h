@@ -28,6 +28,9 @@ const char *ash__envinfo_python(const ash_envinfo *env);
 /* Every fact, one per line ("version X", "stdlib N", "top N D", "dist N V", ...), sorted
  * within each kind; "" when unavailable. Borrowed. */
 const char *ash__envinfo_facts(const ash_envinfo *env);
+/* Is name[0..len) a module compiled into the interpreter (sys.builtin_module_names)? Python
+ * finds those before searching any sys.path entry: no project file can shadow one. */
+int ash__envinfo_is_builtin(const ash_envinfo *env, const char *name, size_t len);
 /* Where the top-level module `name` comes from; for third-party, `*dist` names the
  * distribution (borrowed; may be NULL when site-packages has it without metadata). */
 ash_origin ash__envinfo_classify(const ash_envinfo *env, const char *name, size_t len,

@@ -422,8 +422,9 @@ static int resolve_chain(ash_resolver *r, const file_ctx *f, const char *name, s
     const char *dot = memchr(name, '.', len);
     size_t end = dot ? (size_t)(dot - name) : len;
     modinfo *m = NULL;
-    if (end == 0) {
-        return 0; /* empty component: not a module name */
+    if (end == 0 || ash__envinfo_is_builtin(r->env, name, end)) {
+        /* empty component: not a module name; a builtin module: found before sys.path */
+        return 0;
     }
     int rc = top_level(r, f, name, end, &m);
     while (rc == 0 && (rc = chain_push(r, n, m)) == 0) {

@@ -67,6 +67,16 @@ def test_relative_from_dot_import_name(graph, make_tree, tmp_path):
     assert edges(graph, tmp_path, "p/m.py") == (["p/__init__.py", "p/x.py"], [])
 
 
+def test_builtin_modules_are_never_project_files(graph, make_tree, tmp_path):
+    # sys and gc are compiled into the interpreter, found before any sys.path entry; json is
+    # a file of the standard library, which a json.py beside the importer does shadow
+    make_tree(tmp_path, {
+        "pyproject.toml": "", "gc.py": "", "sys.py": "", "json.py": "",
+        "m.py": "import gc, sys, json\n",
+    })
+    assert edges(graph, tmp_path, "m.py") == (["json.py"], [])
+
+
 def test_relative_import_in_a_file_named_unlike_a_module(graph, make_tree, tmp_path):
     # Django loads migrations (0002_x.py) with import_module: their relative imports work,
     # though the file's own name is no identifier
