@@ -15,8 +15,8 @@ CMAKE_FLAGS += -DASH_WERROR=ON
 WHEEL_FLAGS += -C cmake.define.ASH_WERROR=ON
 endif
 
-.PHONY: all setup build asan wheel test test-unit test-integration test-python demo bench bench-run \
-	clean format
+.PHONY: all setup build asan wheel test test-unit test-integration test-python demo bench \
+	bench-peers bench-run clean format
 
 all: build
 
@@ -49,7 +49,8 @@ test-unit:
 # The CLI tests drive the sanitized binary; the standard-library exactness test the release one.
 # They run in parallel (pytest-xdist), one worker per core.
 test-integration:
-	AFTERSHOCK_BIN=$(CURDIR)/$(ASAN_BUILD)/aftershock AFTERSHOCK_FAST_BIN=$(CURDIR)/$(BUILD)/aftershock \
+	AFTERSHOCK_BIN=$(CURDIR)/$(ASAN_BUILD)/aftershock \
+	    AFTERSHOCK_FAST_BIN=$(CURDIR)/$(BUILD)/aftershock \
 	    $(PYTHON) -m pytest -q -n $(JOBS) tests/integration
 
 # A fresh virtualenv ($(VENV)) with the wheel installed runs tests/python and tests/packaging.
@@ -70,6 +71,12 @@ bench: setup build
 	@echo "extraction on the standard library, one thread:"
 	@$(BUILD)/extract_bench $(BUILD)/stdlib-files.txt 5
 	$(PYTHON) benchmarks/graph_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
+
+# `aftershock graph` beside ruff analyze graph, tach map, grimp and pydeps (pinned in
+# benchmarks/requirements-peers.txt, installed into benchmarks/.work/peers-venv) on generated
+# monorepos and downloaded sdists (BENCH_ARGS adds --runs N, --sizes, --sdists, -v ...).
+bench-peers: setup build
+	$(PYTHON) benchmarks/peers_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
 
 # `aftershock run` beside pytest and pytest-xdist on a generated suite of 2000 test modules:
 # cold, cached, after a one-line change in a leaf or a core module, batches beside --isolate

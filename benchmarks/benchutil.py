@@ -4,7 +4,9 @@ the machine's CPU model for the reports."""
 from __future__ import annotations
 
 import hashlib
+import json
 import os
+import sys
 import platform
 import subprocess
 
@@ -47,3 +49,13 @@ def file_digest(path) -> str:
     """sha256 of a file (a generator script: generated trees are reused while it is the same)."""
     with open(path, "rb") as fh:
         return hashlib.sha256(fh.read()).hexdigest()
+
+
+def emit(table: str, out, json_path, records: list) -> None:
+    """Print the Markdown table; also write it to `out` and `records` as JSON to `json_path`
+    (pathlib.Path or None each)."""
+    sys.stdout.write(table)
+    if out:
+        out.write_text(table)
+    if json_path:
+        json_path.write_text(json.dumps(records, indent=1) + "\n")

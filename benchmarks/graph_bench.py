@@ -374,15 +374,10 @@ def main() -> int:
     finally:
         runner.close()
 
-    table = report(corpora, args)
-    sys.stdout.write(table)
-    if args.out:
-        args.out.write_text(table)
-    if args.json:
-        args.json.write_text(json.dumps(
-            [{"name": c.name, "path": str(c.path), "files": c.files, "bytes": c.bytes,
-              "seconds": c.times, "maxrss_kib": c.rss, "maxrss_floor_kib": c.rss_floor}
-             for c in corpora], indent=1) + "\n")
+    benchutil.emit(report(corpora, args), args.out, args.json,
+                   [{"name": c.name, "path": str(c.path), "files": c.files, "bytes": c.bytes,
+                     "seconds": c.times, "maxrss_kib": c.rss, "maxrss_floor_kib": c.rss_floor}
+                    for c in corpora])
     return 0
 
 
