@@ -135,22 +135,22 @@ static char *project_path(const ash_session *s, const char *arg)
 {
     char *abs = realpath(arg, NULL);
     const char *root = ash_project_root(s->project);
-    size_t n = strlen(root);
+    const char *below = NULL;
     char *rel = NULL;
     if (!abs) {
         /* a deleted file: relative to the working directory inside the project */
         ash_buf b = ASH_BUF_INIT;
         if (s->start[0] && arg[0] != '/') {
             ash__buf_printf(&b, "%s/%s", s->start, arg);
-        } else if (strncmp(arg, root, n) == 0 && arg[n] == '/') {
-            ash__buf_puts(&b, arg + n + 1);
+        } else if ((below = ash__path_below(root, arg)) && *below) {
+            ash__buf_puts(&b, below);
         } else if (arg[0] != '/') {
             ash__buf_puts(&b, arg);
         }
         return b.len ? ash__buf_detach(&b) : (ash__buf_free(&b), NULL);
     }
-    if (strncmp(abs, root, n) == 0 && abs[n] == '/') {
-        rel = ash__strdup(abs + n + 1);
+    if ((below = ash__path_below(root, abs)) && *below) {
+        rel = ash__strdup(below);
     }
     free(abs);
     return rel;
@@ -183,22 +183,6 @@ static int change_set(ash_strings *out, ash_strings *added, int *all, const ash_
                               a->project.diag, a->project.payload);
 }
 
-static void load_last(ash_run_state *last, const ash_session *s, const sel_args *a)
-{
-    memset(last, 0, sizeof(*last));
-    if (a->project.no_cache) {
-        return;
-    }
-    int private_dir;
-    char *dir = ash__result_cache_dir(s->project, &private_dir);
-    char *path = dir ? ash__path_join(dir, "last-run") : NULL;
-    if (path && ash__state_load(last, path, a->project.diag, a->project.payload) < 0) {
-        memset(last, 0, sizeof(*last));
-    }
-    ash__free(path);
-    ash__free(dir);
-}
-
 /* What both commands compute: the session, the change set, the last run, the decision. */
 typedef struct selection {
     ash_session s;
@@ -226,7 +210,9 @@ static int decide(sel_args *a, selection *sel)
     if (rc < 0) {
         return cli_fail(rc);
     }
-    load_last(&sel->last, &sel->s, a);
+    if (!a->project.no_cache) {
+        ash__last_run_load(&sel->last, sel->s.project, a->project.diag, a->project.payload);
+    }
     if ((rc = change_set(&sel->changed, &sel->added, &all, &sel->s, a)) < 0 ||
         (rc = ash__affected(&sel->aff, &sel->s, &sel->changed, &sel->added, all, &sel->last)) < 0) {
         return cli_fail(rc);

@@ -10,8 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#define DEFAULT_CACHE_BYTES (1ull << 30)
-
 enum { OPT_MAX_SIZE = 1, OPT_JSON };
 
 static const cli_option options[] = {
@@ -103,10 +101,7 @@ int cmd_cache(const cli_command *cmd, int argc, char **argv)
     if (strcmp(action, "stats") == 0) {
         rc = ash__rcache_stats(cache, &st);
     } else if (strcmp(action, "prune") == 0) {
-        if (!cap) {
-            cap = ash__project_config(project)->cache_size;
-        }
-        rc = ash__rcache_prune(cache, cap ? cap : DEFAULT_CACHE_BYTES, &st);
+        rc = ash__rcache_prune(cache, cap ? cap : ash__result_cache_cap(project), &st);
     } else if ((rc = ash__rcache_clear(cache)) == 0) {
         rc = ash__rcache_stats(cache, &st);
     }

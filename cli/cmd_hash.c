@@ -6,6 +6,7 @@
  * graph.
  */
 #include "cli.h"
+#include "util.h"
 
 #include "aftershock/selector.h"
 
@@ -69,11 +70,9 @@ static int select_nodes(size_t **out, size_t *n, const ash_project *p, const ash
     if (!*out) {
         return ASH_ENOMEM;
     }
-    const char *root = ash_project_root(p);
-    size_t rlen = strlen(root);
     char *abs = realpath(arg, NULL);
-    if (abs && (strcmp(abs, root) == 0 || (strncmp(abs, root, rlen) == 0 && abs[rlen] == '/'))) {
-        const char *rel = abs[rlen] ? abs + rlen + 1 : "";
+    const char *rel = abs ? ash__path_below(ash_project_root(p), abs) : NULL;
+    if (rel) {
         size_t len = strlen(rel);
         struct stat st;
         *dir = stat(abs, &st) == 0 && S_ISDIR(st.st_mode);

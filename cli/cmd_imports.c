@@ -3,6 +3,7 @@
  * extracted (unresolved), one per line.
  */
 #include "cli.h"
+#include "util.h"
 
 #include <stdlib.h>
 #include <string.h>
@@ -142,11 +143,8 @@ static long node_of(const ash_project *project, const ash_graph *graph, const ch
 {
     char *abs = realpath(file, NULL);
     const char *root = ash_project_root(project);
-    size_t n = strlen(root);
-    long node = -1;
-    if (abs && strncmp(abs, root, n) == 0 && abs[n] == '/') {
-        node = ash_graph_find(graph, abs + n + 1);
-    }
+    const char *rel = abs ? ash__path_below(root, abs) : NULL;
+    long node = rel && *rel ? ash_graph_find(graph, rel) : -1;
     if (node < 0) {
         char msg[4200];
         snprintf(msg, sizeof(msg), "not a Python file of the project at %s; not resolved", root);

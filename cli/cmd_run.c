@@ -26,9 +26,6 @@
 /* pytest's exit statuses */
 enum { RUN_OK = 0, RUN_FAILED = 1, RUN_INTERRUPTED = 2, RUN_INTERNAL = 3, RUN_USAGE = 4 };
 
-/* The result cache's default cap. */
-#define DEFAULT_CACHE_BYTES (1ull << 30)
-
 enum { OPT_COV = 1, OPT_FORCE, OPT_ISOLATE, OPT_JUNIT, OPT_COV_XML, OPT_STAGED, OPT_SINCE };
 
 /* What becomes of a test module in this run. */
@@ -324,7 +321,7 @@ static int write_coverage(const run_state *st, const run_args *a, const char *py
 static void save_state(const run_state *st, const char *cache_dir, cli_diag *diag)
 {
     const ash_suite *suite = &st->session->suite;
-    char *path = ash__path_join(cache_dir, "last-run");
+    char *path = ash__last_run_path(cache_dir);
     ash_state_update *updates = ash__calloc(st->total + 1, sizeof(*updates));
     size_t n = 0;
     for (size_t i = 0; updates && i < st->total; i++) {
@@ -382,23 +379,17 @@ static void remove_tree(const char *dir)
 /* The cached result of module i, if it passed with the same inputs. */
 static int replay(run_state *st, ash_rcache *cache, size_t i)
 {
-    int hit = 0;
-    ash_result *r = &st->results[i];
-    if (ash__rcache_get(cache, &st->session->suite.modules[i].inputs, r, &hit) < 0) {
+    int passed;
+    const ash_test_module *m = &st->session->suite.modules[i];
+    if (ash__rcache_get_pass(cache, &m->inputs, ash_graph_node_path(st->session->graph, m->node),
+                             &st->results[i], &passed) < 0) {
         return ASH_ENOMEM;
     }
-    const char *path = ash_graph_node_path(st->session->graph, st->session->suite.modules[i].node);
-    if (hit && (r->outcome != ASH_OUTCOME_PASSED || !r->module || strcmp(r->module, path) != 0)) {
-        hit = 0;
+    if (passed) {
+        st->fate[i] = FATE_REPLAYED;
+        st->replayed++;
     }
-    if (!hit) {
-        ash__result_free(r);
-        memset(r, 0, sizeof(*r));
-        return 0;
-    }
-    st->fate[i] = FATE_REPLAYED;
-    st->replayed++;
-    return 1;
+    return passed;
 }
 
 /* Expected durations from the last run; modules never seen get the mean. */
@@ -560,17 +551,14 @@ static void store_results(const run_state *st, ash_rcache *cache, cli_diag *diag
     for (size_t i = 0; cache && i < st->total; i++) {
         const ash_result *r = &st->results[i];
         const ash_test_module *m = &st->session->suite.modules[i];
-        size_t ids;
-        ash__session_nodeids(st->session, r->module ? r->module : "", &ids);
-        if (r->module && st->fate[i] == FATE_RUN && r->outcome != ASH_OUTCOME_PASSED) {
-            /* a pass cached under the same inputs (a flaky module, --force) is not replayed */
-            ash__rcache_remove(cache, &m->inputs);
-        }
-        if (!r->module || st->fate[i] != FATE_RUN || r->outcome != ASH_OUTCOME_PASSED ||
-            m->unresolved || ids) {
+        if (!r->module || st->fate[i] != FATE_RUN) {
             continue;
         }
-        if (ash__rcache_put(cache, &m->inputs, r) < 0 && !warned) {
+        size_t ids;
+        ash__session_nodeids(st->session, r->module, &ids);
+        /* a failure forgets a pass cached under the same inputs (a flaky module, --force);
+         * node ids ran part of the module: that is no pass of all of it */
+        if (ash__rcache_record(cache, &m->inputs, r, !m->unresolved && !ids) < 0 && !warned) {
             cli_diag_print(NULL, ash_error_last(), diag);
             warned = 1;
         }
@@ -657,11 +645,7 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             cli_diag_print(NULL, "running without the result cache", &diag);
             cache = NULL;
         } else {
-            char *path = ash__path_join(cache_dir, "last-run");
-            if (!path || ash__state_load(&last, path, cli_diag_print, &diag) < 0) {
-                memset(&last, 0, sizeof(last));
-            }
-            ash__free(path);
+            ash__last_run_load(&last, s.project, cli_diag_print, &diag);
         }
     }
     if ((a.staged || a.since) && restrict_to_affected(&st, &a, &last, &diag) < 0) {
@@ -747,8 +731,7 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
     if (cache) {
         save_state(&st, cache_dir, &diag);
         ash_rcache_stats stats;
-        const ash_config *config = ash__project_config(s.project);
-        uint64_t cap = config->cache_size ? config->cache_size : DEFAULT_CACHE_BYTES;
+        uint64_t cap = ash__result_cache_cap(s.project);
         if (ash__rcache_stats(cache, &stats) == 0 && stats.bytes > cap) {
             ash__rcache_prune(cache, cap, &stats);
         }

@@ -336,6 +336,18 @@ int ash__write_atomic(const char *path, const void *data, size_t len)
     return 0;
 }
 
+const char *ash__path_below(const char *dir, const char *path)
+{
+    size_t n = strlen(dir);
+    if (n == 0) {
+        return path;
+    }
+    if (strncmp(path, dir, n) != 0 || (path[n] != '\0' && path[n] != '/')) {
+        return NULL;
+    }
+    return path[n] ? path + n + 1 : path + n;
+}
+
 char *ash__path_join(const char *a, const char *b)
 {
     size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;

@@ -74,3 +74,18 @@ void ash__hasher_free(ash_hasher *h)
     ash__free(h->state);
     h->state = NULL;
 }
+
+int ash__hasher_file(ash_hasher *h, const char *tag, const char *shown, const char *path)
+{
+    char *data = NULL;
+    size_t len = 0;
+    int rc = ash__read_file(&data, &len, path, 0);
+    if (rc == ASH_ENOMEM) {
+        return rc;
+    }
+    ash_hash content = rc == 0 ? ash__hash_bytes(data, len) : (ash_hash){{0}};
+    ash__free(data);
+    ash__hasher_field(h, tag, shown, strlen(shown));
+    ash__hasher_field(h, rc == 0 ? "content" : "unreadable", content.bytes, 16);
+    return 0;
+}

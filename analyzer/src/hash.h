@@ -27,6 +27,10 @@ typedef struct ash_hasher {
 int ash__hasher_init(ash_hasher *h);
 /* Hash `tag`, then the length, then the bytes. */
 void ash__hasher_field(ash_hasher *h, const char *tag, const void *data, size_t len);
+/* Hash a file: `shown` behind `tag` (its name as the key should see it, e.g. relative to a
+ * root), then its content's XXH3-128 behind "content", or zeros behind "unreadable" when
+ * `path` cannot be read. 0 or ASH_ENOMEM. */
+int ash__hasher_file(ash_hasher *h, const char *tag, const char *shown, const char *path);
 ash_hash ash__hasher_final(ash_hasher *h);
 void ash__hasher_free(ash_hasher *h);
 

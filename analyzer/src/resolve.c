@@ -535,12 +535,6 @@ static int module_name_from(ash_buf *out, const char *path, size_t from, int *is
     return 0;
 }
 
-static int root_contains(const char *root, const char *dir)
-{
-    size_t n = strlen(root);
-    return n == 0 || (strncmp(root, dir, n) == 0 && (dir[n] == '\0' || dir[n] == '/'));
-}
-
 /* f->package: the dotted name of the directory of `path` (named from offset `from`), or the
  * module itself for an __init__ file. */
 static int package_name(ash_resolver *r, file_ctx *f, const char *path, size_t from)
@@ -589,7 +583,7 @@ static int file_context(ash_resolver *r, uint32_t i, file_ctx **out)
     size_t best = SIZE_MAX;
     f->scope_is_roots = 0;
     for (size_t k = 0; k < r->root_count; k++) {
-        if (root_contains(r->roots[k], f->basedir)) {
+        if (ash__path_below(r->roots[k], f->basedir)) {
             size_t n = strlen(r->roots[k]);
             if (best == SIZE_MAX || n > best) {
                 best = n;

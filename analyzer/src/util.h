@@ -119,6 +119,11 @@ int ash__read_fd(char **out, size_t *len, int fd, const char *path, size_t limit
  * fsync of the directory. 0 or ASH_EIO. */
 int ash__write_atomic(const char *path, const void *data, size_t len);
 
+/* `path` relative to directory `dir`: "" when they are equal, the rest when `path` is below
+ * `dir`, `path` itself when `dir` is "" (the top); NULL when `path` is not inside `dir`.
+ * Borrowed from `path`. */
+const char *ash__path_below(const char *dir, const char *path);
+
 /* Join `a` and `b` with '/', leaving out empty parts; owned. */
 char *ash__path_join(const char *a, const char *b);
 

@@ -120,20 +120,6 @@ const char *ash_reason_name(ash_reason reason)
     return (size_t)reason < ASH_ARRAY_SIZE(names) ? names[reason] : "unknown";
 }
 
-/* The last-run state of the selection's cache (empty when there is none). */
-static void load_last(ash_run_state *last, const ash_session *s)
-{
-    memset(last, 0, sizeof(*last));
-    int private_dir;
-    char *dir = ash__result_cache_dir(s->project, &private_dir);
-    char *path = dir ? ash__path_join(dir, "last-run") : NULL;
-    if (!path || ash__state_load(last, path, NULL, NULL) < 0) {
-        memset(last, 0, sizeof(*last));
-    }
-    ash__free(path);
-    ash__free(dir);
-}
-
 static int strings_of(ash_strings *out, const char *const *items, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
@@ -152,7 +138,7 @@ long ash_selection_affected(const ash_selection *s, const char *const *changed,
     ash_strings c = {0}, a = {0};
     ash_run_state last;
     ash_affected aff = {0};
-    load_last(&last, &s->session);
+    ash__last_run_load(&last, s->session.project, NULL, NULL);
     int rc = strings_of(&c, changed, changed_count);
     if (rc == 0) {
         rc = strings_of(&a, added, added_count);
@@ -231,7 +217,7 @@ int ash_results_open(ash_results **out, const ash_selection *s)
     int private_dir = 0;
     char *dir = ash__result_cache_dir(s->session.project, &private_dir);
     int rc = dir ? ash__rcache_open(&r->cache, dir, private_dir, NULL, NULL) : ash__error_oom();
-    if (rc == 0 && !(r->state_path = ash__path_join(dir, "last-run"))) {
+    if (rc == 0 && !(r->state_path = ash__last_run_path(dir))) {
         rc = ash__error_oom();
     }
     ash__free(dir);
@@ -252,13 +238,9 @@ int ash_results_passed(ash_results *r, size_t i, int *passed)
         return i >= suite->count ? ash__error(ASH_EINVAL, "no test module %zu", i) : 0;
     }
     ash_result res;
-    int hit = 0;
-    int rc = ash__rcache_get(r->cache, &suite->modules[i].inputs, &res, &hit);
-    if (rc == 0 && hit) {
-        *passed = res.outcome == ASH_OUTCOME_PASSED && res.module &&
-                  strcmp(res.module, ash_selection_path(r->selection, i)) == 0;
-        ash__result_free(&res);
-    }
+    int rc = ash__rcache_get_pass(r->cache, &suite->modules[i].inputs,
+                                  ash_selection_path(r->selection, i), &res, passed);
+    ash__result_free(&res);
     return rc;
 }
 
@@ -278,11 +260,9 @@ int ash_results_record(ash_results *r, size_t i, const char *data, size_t len)
         rc = ash__error(ASH_EINVAL, "%s: the result is of %s", path, res.module);
     }
     res.outcome = ash__result_outcome(&res);
-    if (rc == 0 && res.outcome == ASH_OUTCOME_PASSED && !suite->modules[i].unresolved) {
-        rc = ash__rcache_put(r->cache, &suite->modules[i].inputs, &res);
-    } else if (rc == 0) {
-        /* failed with these inputs (flaky, or an audit): no pass under them is replayed */
-        rc = ash__rcache_remove(r->cache, &suite->modules[i].inputs);
+    if (rc == 0) {
+        rc = ash__rcache_record(r->cache, &suite->modules[i].inputs, &res,
+                                !suite->modules[i].unresolved);
     }
     if (rc == 0 &&
         ash__grow((void **)&r->updates, &r->cap, r->count + 1, sizeof(*r->updates)) == 0) {

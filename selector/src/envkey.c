@@ -81,17 +81,10 @@ static int key_distributions(ash_hasher *h, const ash_env_key_input *in, ash_dia
         }
         size_t rootlen = strlen(in->root);
         for (size_t k = 0; k < g.gl_pathc; k++) {
-            char *data;
-            size_t len;
-            int rc = ash__read_file(&data, &len, g.gl_pathv[k], 0);
-            if (rc == ASH_ENOMEM) {
+            if (ash__hasher_file(h, "lockfile", g.gl_pathv[k] + rootlen + 1, g.gl_pathv[k]) < 0) {
                 globfree(&g);
-                return rc;
+                return ASH_ENOMEM;
             }
-            ash_hash content = rc == 0 ? ash__hash_bytes(data, len) : (ash_hash){{0}};
-            ash__free(data);
-            field_str(h, "lockfile", g.gl_pathv[k] + rootlen + 1);
-            ash__hasher_field(h, rc == 0 ? "content" : "unreadable", content.bytes, 16);
         }
         globfree(&g);
     }

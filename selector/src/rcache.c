@@ -582,6 +582,28 @@ static int count_visit(const ash_rcache *c, const char *path, file_kind kind, co
     return 0;
 }
 
+int ash__rcache_get_pass(ash_rcache *c, const ash_key *key, const char *path, ash_result *out,
+                         int *passed)
+{
+    int hit = 0;
+    int rc = ash__rcache_get(c, key, out, &hit);
+    *passed = rc == 0 && hit && out->outcome == ASH_OUTCOME_PASSED && out->module &&
+              strcmp(out->module, path) == 0;
+    if (!*passed) {
+        ash__result_free(out);
+        memset(out, 0, sizeof(*out));
+    }
+    return rc;
+}
+
+int ash__rcache_record(ash_rcache *c, const ash_key *key, const ash_result *r, int cacheable)
+{
+    if (r->outcome != ASH_OUTCOME_PASSED) {
+        return ash__rcache_remove(c, key);
+    }
+    return cacheable ? ash__rcache_put(c, key, r) : 0;
+}
+
 int ash__rcache_remove(ash_rcache *c, const ash_key *key)
 {
     char path[PATH_SIZE];

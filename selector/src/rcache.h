@@ -26,6 +26,8 @@
 /* Unreferenced blobs and temporary files younger than this survive a prune: they may belong to
  * a put in progress in another process. */
 #define ASH_RCACHE_GRACE_SECONDS 600
+/* The cap of a result cache when the configuration sets none: 1 GiB. */
+#define ASH_RCACHE_DEFAULT_BYTES ((uint64_t)1 << 30)
 
 typedef struct ash_rcache ash_rcache;
 
@@ -64,6 +66,16 @@ int ash__rcache_get(ash_rcache *c, const ash_key *key, ash_result *out, int *hit
 int ash__rcache_put(ash_rcache *c, const ash_key *key, const ash_result *r);
 
 /* Count entries, blobs and bytes into `out`. 0 (a missing directory counts as empty). */
+/* The cached result under `key` if it is a pass of module `path` (what a run replays): `*out`
+ * filled and *passed set, else `*out` empty and *passed 0. 0 or ASH_ENOMEM. */
+int ash__rcache_get_pass(ash_rcache *c, const ash_key *key, const char *path, ash_result *out,
+                         int *passed);
+
+/* Record the outcome of a module run with inputs `key`: a pass is stored when `cacheable`; a
+ * failure forgets any pass stored under the same inputs (a flaky module), so that none is
+ * replayed. 0 or an error (the caller warns and goes on). */
+int ash__rcache_record(ash_rcache *c, const ash_key *key, const ash_result *r, int cacheable);
+
 /* Forget the entry under `key` (a module failed with those inputs: a pass cached under them
  * must not be replayed). Its blobs go with the next prune. 0 when there was none. */
 int ash__rcache_remove(ash_rcache *c, const ash_key *key);

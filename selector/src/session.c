@@ -4,22 +4,13 @@
 #include "session.h"
 
 #include "project.h"
+#include "rcache.h"
 
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-/* `abs` relative to `root`, or NULL when outside it (borrowed from abs). */
-static const char *inside(const char *abs, const char *root)
-{
-    size_t n = strlen(root);
-    if (strcmp(abs, root) == 0) {
-        return "";
-    }
-    return strncmp(abs, root, n) == 0 && abs[n] == '/' ? abs + n + 1 : NULL;
-}
 
 /* A pytest argument naming a file or directory of the project (with an optional ::node id):
  * its path relative to the root into `*rel` (owned), the node id part into `*rest`. */
@@ -37,7 +28,7 @@ static int as_path(char **rel, const char **rest, const char *arg, const char *r
     }
     char *abs = realpath(file, NULL);
     ash__free(file);
-    const char *r = abs ? inside(abs, root) : NULL;
+    const char *r = abs ? ash__path_below(root, abs) : NULL;
     if (r) {
         *rel = ash__strdup(r);
         *rest = sep;
@@ -91,7 +82,7 @@ static int split_args(ash_session *s, const ash_session_options *o)
 static int find_start(ash_session *s)
 {
     char *cwd = getcwd(NULL, 0), *real = cwd ? realpath(cwd, NULL) : NULL;
-    const char *rel = real ? inside(real, ash_project_root(s->project)) : NULL;
+    const char *rel = real ? ash__path_below(ash_project_root(s->project), real) : NULL;
     s->start = ash__strdup(rel ? rel : "");
     free(cwd);
     free(real);
@@ -167,7 +158,7 @@ char *ash__result_cache_dir(const ash_project *project, int *private_dir)
     } else {
         dir = ash__path_join(root, ".aftershock/cache");
     }
-    *private_dir = dir && !inside(dir, root);
+    *private_dir = dir && !ash__path_below(root, dir);
     return dir;
 }
 
@@ -183,4 +174,31 @@ char *const *ash__session_nodeids(const ash_session *s, const char *path, size_t
         }
     }
     return s->nodeids.items + first;
+}
+
+uint64_t ash__result_cache_cap(const ash_project *project)
+{
+    uint64_t size = ash__project_config(project)->cache_size;
+    return size ? size : ASH_RCACHE_DEFAULT_BYTES;
+}
+
+char *ash__last_run_path(const char *cache_dir)
+{
+    return ash__path_join(cache_dir, "last-run");
+}
+
+int ash__last_run_load(ash_run_state *out, const ash_project *project, ash_diag_fn diag,
+                       void *payload)
+{
+    memset(out, 0, sizeof(*out));
+    int private_dir;
+    char *dir = ash__result_cache_dir(project, &private_dir);
+    char *path = dir ? ash__last_run_path(dir) : NULL;
+    int rc = path ? ash__state_load(out, path, diag, payload) : ash__error_oom();
+    if (rc < 0) {
+        memset(out, 0, sizeof(*out));
+    }
+    ash__free(path);
+    ash__free(dir);
+    return rc;
 }

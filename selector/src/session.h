@@ -6,6 +6,7 @@
 #ifndef ASH_SESSION_H
 #define ASH_SESSION_H
 
+#include "state.h"
 #include "suite.h"
 
 #include "aftershock/selector.h"
@@ -37,6 +38,17 @@ void ash__session_close(ash_session *s);
  * `.aftershock/cache` under the root (owned). `*private_dir` is set when it lies outside the
  * project (then it is created 0700). */
 char *ash__result_cache_dir(const ash_project *project, int *private_dir);
+
+/* The result cache's cap: `cache-size` in the configuration, else 1 GiB. */
+uint64_t ash__result_cache_cap(const ash_project *project);
+
+/* The path of the last-run state in result cache directory `cache_dir` (owned). */
+char *ash__last_run_path(const char *cache_dir);
+
+/* Load the last-run state of the project's result cache into `*out` (empty when there is
+ * none, or it is corrupt: then with a warning to `diag`). 0 or ASH_ENOMEM. */
+int ash__last_run_load(ash_run_state *out, const ash_project *project, ash_diag_fn diag,
+                       void *payload);
 
 /* The node ids selected inside module `path` (a pointer into s->nodeids, count in *n). */
 char *const *ash__session_nodeids(const ash_session *s, const char *path, size_t *n);

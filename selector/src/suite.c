@@ -13,13 +13,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Is `path` `dir` itself or below it? ("" is the root, above everything.) */
-static int within(const char *path, const char *dir)
-{
-    size_t n = strlen(dir);
-    return n == 0 || (strncmp(path, dir, n) == 0 && (path[n] == '\0' || path[n] == '/'));
-}
-
 /* Would pytest collect `path` from the arguments/testpaths/start directory it was given? */
 static int selected(const ash_pytest_config *c, const char *path, const ash_suite_options *o)
 {
@@ -30,7 +23,7 @@ static int selected(const ash_pytest_config *c, const char *path, const ash_suit
             if (strcmp(path, o->paths[i]) == 0) {
                 return 1; /* a file named on the command line is collected whatever its name */
             }
-            if (within(path, o->paths[i]) && ash__pytest_is_test_module(&anywhere, path)) {
+            if (ash__path_below(o->paths[i], path) && ash__pytest_is_test_module(&anywhere, path)) {
                 return 1;
             }
         }
@@ -40,7 +33,7 @@ static int selected(const ash_pytest_config *c, const char *path, const ash_suit
     if (strcmp(start, c->rootdir) == 0) {
         return ash__pytest_is_test_module(c, path);
     }
-    return within(path, start) && ash__pytest_is_test_module(&anywhere, path);
+    return ash__path_below(start, path) && ash__pytest_is_test_module(&anywhere, path);
 }
 
 static int node_exists(const char *path, void *payload)
@@ -60,27 +53,31 @@ static int add_input(ash_suite *s, ash_input_kind kind, long node)
     return 0;
 }
 
-/* The __init__.py files of the packages `path` is imported through: from its own directory up
- * to (not including) the first directory without one, pytest's base directory. */
-static int add_packages(ash_suite *s, const char *path)
+/* The base directory of `path` into `out`: the first directory upwards without an
+ * __init__.py (where pytest's `prepend` mode imports it from). With `packages` set, the
+ * __init__.py files on the way, the packages `path` is imported through, become its inputs. */
+static int base_dir(ash_buf *out, const ash_graph *g, const char *path, ash_suite *packages)
 {
-    ash_buf dir = ASH_BUF_INIT;
-    int rc = ash__buf_put(&dir, path, ash__dirname_len(path, strlen(path)));
-    while (rc == 0 && dir.len > 0) {
-        size_t keep = dir.len;
-        if ((rc = ash__buf_puts(&dir, "/__init__.py")) < 0) {
+    ash__buf_clear(out);
+    int rc = ash__buf_put(out, path, ash__dirname_len(path, strlen(path)));
+    while (rc == 0 && out->len > 0) {
+        size_t keep = out->len;
+        if ((rc = ash__buf_puts(out, "/__init__.py")) < 0) {
             break;
         }
-        long node = ash_graph_find(s->graph, ash__buf_cstr(&dir));
+        long node = ash_graph_find(g, out->ptr);
+        out->len = keep;
+        out->ptr[keep] = '\0';
         if (node < 0) {
             break;
         }
-        rc = add_input(s, ASH_INPUT_PACKAGE, node);
-        dir.len = ash__dirname_len(dir.ptr, keep);
-        dir.ptr[dir.len] = '\0';
+        if (packages && (rc = add_input(packages, ASH_INPUT_PACKAGE, node)) < 0) {
+            break;
+        }
+        out->len = ash__dirname_len(out->ptr, keep);
+        out->ptr[out->len] = '\0';
     }
-    ash__buf_free(&dir);
-    return rc;
+    return rc < 0 ? rc : ash__buf_puts(out, "");
 }
 
 /* `-p name` / `-pname` arguments (and addopts) naming a module of the project. */
@@ -129,21 +126,10 @@ static int plugin_nodes(uint32_t **out, size_t *count, const ash_suite *s, char 
 /* Content hash of root/rel, or zeros when it cannot be read. */
 static int hash_file(ash_hasher *h, const char *root, const char *rel)
 {
-    char *path = ash__path_join(root, rel), *data = NULL;
-    size_t len = 0;
-    if (!path) {
-        return ash__error_oom();
-    }
-    int rc = ash__read_file(&data, &len, path, 0);
+    char *path = ash__path_join(root, rel);
+    int rc = path ? ash__hasher_file(h, "path", rel, path) : ash__error_oom();
     ash__free(path);
-    if (rc == ASH_ENOMEM) {
-        return rc;
-    }
-    ash_hash content = rc == 0 ? ash__hash_bytes(data, len) : (ash_hash){{0}};
-    ash__free(data);
-    ash__hasher_field(h, "path", rel, strlen(rel));
-    ash__hasher_field(h, rc == 0 ? "content" : "unreadable", content.bytes, 16);
-    return 0;
+    return rc;
 }
 
 /* The configuration files that decide what coverage.py measures and reports. */
@@ -319,28 +305,6 @@ static int dir_entries(const char **out, path_dirs *pd, const ash_graph *g, cons
     return 0;
 }
 
-/* The base directory of `path`: the first directory upwards without an __init__.py. */
-static int base_dir(ash_buf *out, const ash_graph *g, const char *path)
-{
-    ash__buf_clear(out);
-    int rc = ash__buf_put(out, path, ash__dirname_len(path, strlen(path)));
-    while (rc == 0 && out->len > 0) {
-        size_t keep = out->len;
-        if ((rc = ash__buf_puts(out, "/__init__.py")) < 0) {
-            break;
-        }
-        int package = ash_graph_find(g, out->ptr) >= 0;
-        out->len = keep;
-        out->ptr[keep] = '\0';
-        if (!package) {
-            break;
-        }
-        out->len = ash__dirname_len(out->ptr, keep);
-        out->ptr[out->len] = '\0';
-    }
-    return rc < 0 ? rc : ash__buf_puts(out, "");
-}
-
 /* Hash the sys.path directories of module m (its own and its conftests' base directories,
  * and the start directory) into h. */
 static int key_path_dirs(ash_hasher *h, ash_suite *s, const ash_test_module *m, path_dirs *pd,
@@ -357,7 +321,7 @@ static int key_path_dirs(ash_hasher *h, ash_suite *s, const ash_test_module *m, 
         if (i < m->input_count && s->inputs[m->input_first + i].kind != ASH_INPUT_CONFTEST) {
             continue;
         }
-        if ((rc = base_dir(&dir, s->graph, ash_graph_node_path(s->graph, node))) == 0 &&
+        if ((rc = base_dir(&dir, s->graph, ash_graph_node_path(s->graph, node), NULL)) == 0 &&
             (rc = dir_entries(&entries, pd, s->graph, ash__buf_cstr(&dir))) == 0) {
             ash__hasher_field(h, "sys-path-dir", entries, strlen(entries));
         }
@@ -540,7 +504,9 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
         m->node = (uint32_t)i;
         m->unresolved = unresolved[i];
         m->input_first = (uint32_t)s->input_count;
-        rc = add_packages(s, path);
+        ash_buf base = ASH_BUF_INIT;
+        rc = base_dir(&base, g, path, s);
+        ash__buf_free(&base);
         for (size_t k = 0; k < conftests.count; k++) {
             ash__free(conftests.items[k]);
         }

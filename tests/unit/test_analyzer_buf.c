@@ -400,6 +400,18 @@ static void test_read_fd_pipe(void **state)
     assert_non_null(strstr(ash_error_last(), "<pipe>"));
 }
 
+static void test_path_below(void **state)
+{
+    (void)state;
+    assert_string_equal(ash__path_below("src", "src/a/b.py"), "a/b.py");
+    assert_string_equal(ash__path_below("src", "src"), "");
+    assert_string_equal(ash__path_below("", "src/a.py"), "src/a.py");
+    assert_string_equal(ash__path_below("/r/p", "/r/p/x"), "x");
+    assert_null(ash__path_below("src", "srcx/a.py")); /* a component boundary, not a prefix */
+    assert_null(ash__path_below("src/a", "src"));
+    assert_null(ash__path_below("/r/p", "/r/q/x"));
+}
+
 static void check_join(const char *a, const char *b, const char *want)
 {
     char *p = ash__path_join(a, b);
@@ -600,6 +612,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_read_file_over_limit, files_setup, files_teardown),
         cmocka_unit_test(test_read_fd_pipe),
         cmocka_unit_test(test_path_join),
+        cmocka_unit_test(test_path_below),
         cmocka_unit_test(test_strings),
         cmocka_unit_test(test_grow),
         cmocka_unit_test(test_alloc_helpers),
