@@ -1,14 +1,21 @@
-"""Helpers shared by the benchmark scripts: deterministic git commits of generated trees, and
-the machine's CPU model for the reports."""
+"""Helpers shared by the benchmark scripts: PyPI sdists fetched and checked, deterministic git
+commits of generated and downloaded trees, and the machine's CPU model for the reports."""
 
 from __future__ import annotations
 
 import hashlib
 import json
 import os
-import sys
 import platform
+import re
 import subprocess
+import sys
+import tarfile
+import tempfile
+import urllib.request
+from pathlib import Path
+
+INDEX = os.environ.get("AFTERSHOCK_BENCH_INDEX", "https://pypi.org/simple")
 
 
 def git_commit(out: str, author: str, message: str) -> None:
@@ -59,3 +66,43 @@ def emit(table: str, out, json_path, records: list) -> None:
         out.write_text(table)
     if json_path:
         json_path.write_text(json.dumps(records, indent=1) + "\n")
+
+
+def fetch_sdist(requirement: str, dest: Path, author: str) -> Path:
+    """The sdist of `requirement` ("name==version") from PyPI's simple index (PEP 503; INDEX,
+    or $AFTERSHOCK_BENCH_INDEX), its sha256 checked against the index's, extracted into `dest`
+    and committed to git; reused while `dest` is a clean work tree.
+
+    Not `pip download`: that builds the sdist's metadata, which for projects with compiled
+    parts (pandas: meson) needs their whole build toolchain."""
+    if dest.is_dir() and git_clean(dest):
+        return dest
+    name, _, version = requirement.partition("==")
+    if not version:
+        raise ValueError(f"{requirement}: pin an exact version (name==version)")
+    norm = re.sub(r"[-_.]+", "-", name).lower()
+    print(f"benchmarks: downloading {requirement} ...", file=sys.stderr)
+    with urllib.request.urlopen(f"{INDEX}/{norm}/", timeout=60) as r:
+        page = r.read().decode("utf-8", "replace")
+    stem = "[-_.]+".join(re.escape(part) for part in re.split(r"[-_.]+", name))
+    pat = re.compile(rf'href="([^"#]*/({stem}-{re.escape(version)}\.tar\.gz))'
+                     r'#sha256=([0-9a-f]{64})"', re.IGNORECASE)
+    m = pat.search(page)
+    if not m:
+        raise ValueError(f"{requirement}: no .tar.gz sdist on {INDEX}/{norm}/")
+    url, filename, digest = m.groups()
+    with urllib.request.urlopen(url, timeout=300) as r:
+        data = r.read()
+    if hashlib.sha256(data).hexdigest() != digest:
+        raise ValueError(f"{filename}: sha256 differs from the index's {digest}")
+    subprocess.run(["rm", "-rf", str(dest)], check=True)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=dest.parent) as tmp:
+        archive = Path(tmp) / filename
+        archive.write_bytes(data)
+        with tarfile.open(archive) as tar:
+            tar.extractall(tmp, filter="data")
+        top = next(p for p in Path(tmp).iterdir() if p.is_dir())
+        top.rename(dest)
+    git_commit(str(dest), author, f"{requirement} sdist")
+    return dest

@@ -41,7 +41,6 @@ import signal
 import statistics
 import subprocess
 import sys
-import tarfile
 import tempfile
 import tomllib
 from dataclasses import dataclass, field
@@ -139,24 +138,11 @@ def generated_corpus(work: Path, files: int, seed: int) -> Corpus:
     return Corpus(name, path, roots, packages, pydeps_package=f"src/{core}" if core else None)
 
 
-def sdist_corpus(work: Path, venv: Path, requirement: str) -> Corpus:
+def sdist_corpus(work: Path, requirement: str) -> Corpus:
     """A PyPI sdist, downloaded (once), extracted and committed to git."""
     name, _, version = requirement.partition("==")
-    dest = work / "peers-corpora" / f"{name}-{version}"
-    if not (dest.is_dir() and benchutil.git_clean(dest)):
-        print(f"peers_bench: downloading {requirement} ...", file=sys.stderr)
-        shutil.rmtree(dest, ignore_errors=True)
-        with tempfile.TemporaryDirectory(dir=work) as tmp:
-            subprocess.run([str(venv / "bin" / "pip"), "download", "-q", "--no-deps",
-                            "--no-binary", ":all:", "--disable-pip-version-check", "-d", tmp,
-                            requirement], check=True, stdout=sys.stderr)
-            archive = next(Path(tmp).glob("*.tar.gz"))
-            with tarfile.open(archive) as tar:
-                tar.extractall(tmp, filter="data")
-            top = next(p for p in Path(tmp).iterdir() if p.is_dir())
-            dest.parent.mkdir(parents=True, exist_ok=True)
-            top.rename(dest)
-        benchutil.git_commit(str(dest), "peers_bench", f"{requirement} sdist")
+    dest = benchutil.fetch_sdist(requirement, work / "peers-corpora" / f"{name}-{version}",
+                                 "peers_bench")
     package = name.lower()
     return Corpus(f"{name.lower()} {version}", dest, ["."], [package], pydeps_package=package)
 
@@ -394,9 +380,9 @@ def main() -> int:
         venv = ensure_venv(work)
         corpora = [generated_corpus(work, n, args.seed)
                    for n in graph_bench.parse_sizes(args.sizes)]
-        corpora += [sdist_corpus(work, venv, s.strip())
+        corpora += [sdist_corpus(work, s.strip())
                     for s in args.sdists.split(",") if s.strip()]
-    except subprocess.CalledProcessError as e:
+    except (subprocess.CalledProcessError, OSError, ValueError) as e:
         print(f"peers_bench: setup failed: {e}", file=sys.stderr)
         return 1
     pydeps_on = {x.strip() for x in args.pydeps_on.split(",")}

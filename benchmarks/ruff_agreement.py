@@ -147,8 +147,13 @@ def run_graph(cmd: list[str], cwd: str) -> dict[str, list[str]]:
 
 
 def edges(graph: dict[str, list[str]], cwd: str, root: str) -> set[tuple[str, str]]:
+    """The graph's edges as (source, target) paths relative to `root`. Edges into an installed
+    distribution (a target under site-packages, which lies inside the standard library's
+    directory) are left out: third-party code is not the corpus, and aftershock does not look
+    into it while ruff does when it is below the tree it was given."""
     rel = lambda p: os.path.relpath(os.path.join(cwd, p), root)  # noqa: E731
-    return {(rel(s), rel(t)) for s, ts in graph.items() for t in ts if rel(s) != rel(t)}
+    return {(rel(s), rel(t)) for s, ts in graph.items() for t in ts
+            if rel(s) != rel(t) and "site-packages" not in rel(t).split(os.sep)}
 
 
 def imports_of(binary: str, root: str, files: list[str]) -> dict[str, list[dict]]:
@@ -253,6 +258,8 @@ def source_line(root, rel, line):
 
 
 def compare(binary, ruff, corpus, n_examples):
+    """Print the comparison of one corpus; return {"files", "both", "aftershock only", "ruff
+    only"}, the last two as Counters of causes."""
     root = os.path.abspath(corpus)
     files = py_files(root)
     roots = detect_roots(root, files)
@@ -266,11 +273,12 @@ def compare(binary, ruff, corpus, n_examples):
     print(f"roots given to ruff: {src}")
     print(f"files: aftershock {len(a_graph)}, ruff {len(r_graph)}; edges: aftershock {len(a)}, "
           f"ruff {len(r)}, both {len(a & r)}\n")
+    summary = {"files": len(a_graph), "both": len(a & r)}
     for me, mine, theirs, title in (("aftershock", a, r, "aftershock only"),
                                     ("ruff", r, a, "ruff only")):
         other = "ruff" if me == "aftershock" else "aftershock"
         cl = Classifier(root, roots, imps, mine, theirs, me, other)
-        counts = collections.Counter()
+        counts = summary[title] = collections.Counter()
         examples = collections.defaultdict(list)
         for s, t in sorted(mine - theirs):
             cause, imp = cl.classify(s, t)
@@ -290,6 +298,23 @@ def compare(binary, ruff, corpus, n_examples):
                 for e in examples[c]:
                     print(f"- {e}")
         print()
+    return summary
+
+
+def summary_table(names: list[str], summaries: list[dict]) -> str:
+    """One Markdown row per corpus: edges both tools find, and each side's extra edges by
+    cause."""
+
+    def causes(counter) -> str:
+        parts = [f"{n:,} {c}" for c, n in counter.most_common() if n]
+        return "; ".join(parts) if parts else "0"
+
+    lines = ["| corpus | files | both | aftershock only, by cause | ruff only, by cause |",
+             "|---|--:|--:|---|---|"]
+    for name, s in zip(names, summaries):
+        lines.append(f"| {name} | {s['files']:,} | {s['both']:,} | {causes(s['aftershock only'])} "
+                     f"| {causes(s['ruff only'])} |")
+    return "\n".join(lines) + "\n"
 
 
 def main():
@@ -298,14 +323,21 @@ def main():
     ap.add_argument("--ruff", help="ruff executable (default: the agreement venv's)")
     ap.add_argument("--examples", type=int, default=0, metavar="N",
                     help="also print N examples of each explained cause ('other': always 10)")
+    ap.add_argument("--summary", metavar="FILE",
+                    help="also write a one-row-per-corpus Markdown table of the counts to FILE")
+    ap.add_argument("--name", action="append", default=[],
+                    help="the corpus's name in the summary, once per corpus (default: its path)")
     ap.add_argument("corpus", nargs="+")
     args = ap.parse_args()
-    ruff = args.ruff or ensure_ruff()
+    ruff = os.path.abspath(args.ruff) if args.ruff else ensure_ruff()
     binary = os.path.abspath(args.bin)
     ver = subprocess.run([ruff, "--version"], capture_output=True, text=True).stdout.strip()
     print(f"# aftershock vs {ver}\n")
-    for c in args.corpus:
-        compare(binary, ruff, c, args.examples)
+    summaries = [compare(binary, ruff, c, args.examples) for c in args.corpus]
+    if args.summary:
+        names = args.name + args.corpus[len(args.name):]
+        with open(args.summary, "w") as fh:
+            fh.write(summary_table(names, summaries))
 
 
 if __name__ == "__main__":
