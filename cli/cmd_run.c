@@ -16,8 +16,10 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -26,7 +28,16 @@
 /* pytest's exit statuses */
 enum { RUN_OK = 0, RUN_FAILED = 1, RUN_INTERRUPTED = 2, RUN_INTERNAL = 3, RUN_USAGE = 4 };
 
-enum { OPT_COV = 1, OPT_FORCE, OPT_ISOLATE, OPT_JUNIT, OPT_COV_XML, OPT_STAGED, OPT_SINCE };
+enum {
+    OPT_COV = 1,
+    OPT_FORCE,
+    OPT_ISOLATE,
+    OPT_JUNIT,
+    OPT_COV_XML,
+    OPT_STAGED,
+    OPT_SINCE,
+    OPT_MODULE_TIMEOUT
+};
 
 /* What becomes of a test module in this run. */
 enum { FATE_RUN = 0, FATE_REPLAYED = 1, FATE_UNAFFECTED = 2 };
@@ -41,6 +52,8 @@ static const cli_option options[] = {
     {OPT_FORCE, "force", 0, CLI_NO_ARG, NULL, "run every module (and cache the results)"},
     {OPT_ISOLATE, "isolate", 0, CLI_NO_ARG, NULL,
      "run each module in its own pytest process (default: batches per worker)"},
+    {OPT_MODULE_TIMEOUT, "module-timeout", 0, CLI_REQUIRED_ARG, "SECONDS",
+     "stop a module that runs longer (collection included): it is reported crashed"},
     {OPT_STAGED, "staged", 0, CLI_NO_ARG, NULL,
      "only the modules the staged changes affect (a pre-commit hook)"},
     {OPT_SINCE, "since", 0, CLI_REQUIRED_ARG, "REF",
@@ -67,6 +80,7 @@ typedef struct run_args {
     char *junit_arg, *cov_arg; /* taken from the pytest arguments */
     int force;
     int isolate;
+    double module_timeout; /* 0: none */
     int staged;
     const char *since;
 } run_args;
@@ -113,6 +127,16 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
         case OPT_SINCE:
             a->since = p.value;
             break;
+        case OPT_MODULE_TIMEOUT: {
+            char *end;
+            a->module_timeout = strtod(p.value, &end);
+            if (*p.value == '\0' || *end != '\0' || !(a->module_timeout > 0) ||
+                a->module_timeout > 1e6) {
+                return cli_usage_error(cmd, "--module-timeout needs a number of seconds, not '%s'",
+                                       p.value);
+            }
+            break;
+        }
         case CLI_POSITIONAL:
             if (ash__strings_add(&a->pytest_args, p.value, strlen(p.value)) < 0) {
                 return cli_fail(ASH_ENOMEM);
@@ -339,20 +363,6 @@ static void save_state(const run_state *st, const char *cache_dir, cli_diag *dia
     ash__free(path);
 }
 
-/* A private scratch directory for one run's worker files. */
-static char *make_work_dir(void)
-{
-    const char *tmp = getenv("TMPDIR");
-    char *dir = ash__path_join(tmp && *tmp ? tmp : "/tmp", "aftershock-XXXXXX");
-    if (dir && !mkdtemp(dir)) {
-        ash__error(ASH_EIO, "cannot create a temporary directory in %s: %s",
-                   tmp && *tmp ? tmp : "/tmp", strerror(errno));
-        ash__free(dir);
-        return NULL;
-    }
-    return dir;
-}
-
 static void remove_tree(const char *dir)
 {
     DIR *d = opendir(dir);
@@ -374,6 +384,93 @@ static void remove_tree(const char *dir)
         closedir(d);
     }
     rmdir(dir);
+}
+
+#define WORK_PREFIX "aftershock-"
+#define WORK_STALE_SECONDS 60
+
+/* Held (flock) on DIR/.lock while the run that made DIR lives: the kernel lets it go when the
+ * run ends, however it ends. A run killed by SIGKILL cannot remove its directory; a later
+ * run does, in sweep_stale_work_dirs. */
+static int work_lock_fd = -1;
+
+/* Is `name` one of make_work_dir's directory names? */
+static int is_work_dir_name(const char *name)
+{
+    return strncmp(name, WORK_PREFIX, sizeof(WORK_PREFIX) - 1) == 0 &&
+           strlen(name) == sizeof(WORK_PREFIX) - 1 + 6;
+}
+
+/* Remove `path` if it is a stale scratch directory: ours (same owner), older than a minute
+ * (one in the making has no lock yet), with a lock file nobody holds. A lock works across
+ * PID namespaces that share the directory; a pid would not. */
+static void sweep_if_stale(const char *path, time_t now)
+{
+    struct stat sb;
+    if (lstat(path, &sb) < 0 || !S_ISDIR(sb.st_mode) || sb.st_uid != geteuid() ||
+        now - sb.st_mtime < WORK_STALE_SECONDS) {
+        return;
+    }
+    char *lock = ash__path_join(path, ".lock");
+    int fd = lock ? open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
+    if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
+        remove_tree(path);
+    }
+    if (fd >= 0) {
+        close(fd);
+    }
+    ash__free(lock);
+}
+
+static void sweep_stale_work_dirs(const char *tmp)
+{
+    DIR *d = opendir(tmp);
+    struct dirent *e;
+    time_t now = time(NULL);
+    while (d && (e = readdir(d))) {
+        char *path = is_work_dir_name(e->d_name) ? ash__path_join(tmp, e->d_name) : NULL;
+        if (path) {
+            sweep_if_stale(path, now);
+        }
+        ash__free(path);
+    }
+    if (d) {
+        closedir(d);
+    }
+}
+
+/* A private scratch directory for one run's worker files, locked while the run lives. */
+static char *make_work_dir(void)
+{
+    const char *tmp = getenv("TMPDIR");
+    tmp = tmp && *tmp ? tmp : "/tmp";
+    sweep_stale_work_dirs(tmp);
+    char *dir = ash__path_join(tmp, WORK_PREFIX "XXXXXX");
+    if (dir && !mkdtemp(dir)) {
+        ash__error(ASH_EIO, "cannot create a temporary directory in %s: %s", tmp, strerror(errno));
+        ash__free(dir);
+        return NULL;
+    }
+    char *lock = dir ? ash__path_join(dir, ".lock") : NULL;
+    if (lock) {
+        work_lock_fd = open(lock, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (work_lock_fd >= 0 && flock(work_lock_fd, LOCK_EX) < 0) {
+            close(work_lock_fd);
+            work_lock_fd = -1;
+        }
+    }
+    ash__free(lock);
+    return dir;
+}
+
+/* Remove the run's scratch directory, then let its lock go. */
+static void remove_work_dir(const char *dir)
+{
+    remove_tree(dir);
+    if (work_lock_fd >= 0) {
+        close(work_lock_fd);
+        work_lock_fd = -1;
+    }
 }
 
 /* The cached result of module i, if it passed with the same inputs. */
@@ -531,6 +628,7 @@ static int run_rest(run_state *st, const run_args *a, int jobs, const char *pyth
         .cov = a->cov,
         .jobs = jobs,
         .isolate = a->isolate,
+        .module_timeout = a->module_timeout,
         .progress = on_progress,
         .payload = st,
     };
@@ -728,7 +826,7 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             status = status ? status : RUN_INTERNAL;
         }
     }
-    if (cache) {
+    if (cache && ash__rcache_writable(cache)) { /* else put said why, once */
         save_state(&st, cache_dir, &diag);
         ash_rcache_stats stats;
         uint64_t cap = ash__result_cache_cap(s.project);
@@ -751,7 +849,7 @@ done:
     ash__rcache_close(cache);
     ash__state_free(&last);
     if (work_dir) {
-        remove_tree(work_dir);
+        remove_work_dir(work_dir);
     }
     ash__free(work_dir);
     ash__free(plugin_dir);

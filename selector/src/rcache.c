@@ -54,6 +54,7 @@ struct ash_rcache {
     char *dir;
     mode_t mode; /* of the directories it creates */
     int writable;
+    int unwritable_errno; /* why not, when !writable */
     uint64_t max_bytes;
     ash_diag_fn diag;
     void *payload;
@@ -231,6 +232,12 @@ static int prepare(ash_rcache *c)
             return ash__error(ASH_EIO, "%s: cache directory not writable: %s", c->dir,
                               strerror(errno));
         }
+        /* a link planted here would send every write below it elsewhere */
+        struct stat sub;
+        if (lstat(path, &sub) < 0 || !S_ISDIR(sub.st_mode)) {
+            return ash__error(ASH_EIO, "%s: not a directory (a symbolic link?); cache not used",
+                              path);
+        }
     }
     snprintf(path, sizeof(path), "%s/CACHEDIR.TAG", c->dir);
     struct stat st;
@@ -269,7 +276,9 @@ int ash__rcache_open(ash_rcache **out, const char *dir, int private_dir, ash_dia
     } else if (!existed || access(dir, W_OK) == 0) {
         rc = prepare(c);
         c->writable = rc == 0;
-    } /* else an existing read-only cache: gets only */
+    } else { /* an existing read-only cache: gets only */
+        c->unwritable_errno = errno;
+    }
     if (rc < 0) {
         ash__rcache_close(c);
         return rc;
@@ -290,6 +299,11 @@ void ash__rcache_close(ash_rcache *c)
 const char *ash__rcache_dir(const ash_rcache *c)
 {
     return c->dir;
+}
+
+int ash__rcache_writable(const ash_rcache *c)
+{
+    return c->writable;
 }
 
 /* ---- get ---- */
@@ -448,7 +462,8 @@ static int put_blob(const ash_rcache *c, const ash_hash *digest, const char *dat
 int ash__rcache_put(ash_rcache *c, const ash_key *key, const ash_result *r)
 {
     if (!c->writable) {
-        return ash__error(ASH_EIO, "%s: cache directory not writable", c->dir);
+        return ash__error(ASH_EIO, "%s: cache directory not writable (%s): results are not cached",
+                          c->dir, strerror(c->unwritable_errno));
     }
     const char *why = !r->module ? "no module path"
                       : (unsigned)r->outcome > ASH_OUTCOME_CRASHED

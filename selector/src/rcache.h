@@ -100,4 +100,7 @@ void ash__rcache_close(ash_rcache *c);
 /* The cache directory, as given to ash__rcache_open; borrowed. */
 const char *ash__rcache_dir(const ash_rcache *c);
 
+/* Can entries be put (and removed)? Not when the directory existed read-only at open. */
+int ash__rcache_writable(const ash_rcache *c);
+
 #endif

@@ -8,11 +8,15 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#ifdef __linux__
+#include <sys/prctl.h>
+#endif
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -37,8 +41,11 @@ typedef struct worker {
     int fd; /* read end of the event pipe; -1 when free */
     batch work;
     unsigned seq;
-    long current; /* the module last started (collected or run), -1 for none */
-    ash_buf line; /* partial event line */
+    long current;            /* the module last started (collected or run), -1 for none */
+    ash_buf line;            /* partial event line */
+    struct timespec since;   /* when `current` started (or the worker, before any) */
+    int timed_out;           /* SIGINT sent for overrunning the module timeout */
+    struct timespec kill_at; /* ... and SIGKILL due then */
 } worker;
 
 typedef struct runner {
@@ -67,6 +74,12 @@ static void on_signal(int sig)
         (void)ignored;
     }
     errno = saved;
+}
+
+/* Milliseconds from `a` to `b`. */
+static long ms_between(const struct timespec *a, const struct timespec *b)
+{
+    return (b->tv_sec - a->tv_sec) * 1000 + (b->tv_nsec - a->tv_nsec) / 1000000;
 }
 
 static int cmp_expected_desc(const void *a, const void *b, void *items)
@@ -346,12 +359,21 @@ static int start_worker(runner *r, worker *w, batch b)
     for (size_t i = 0; i < dirs.count; i++) {
         argv[a++] = dirs.items[i];
     }
+    pid_t parent = getpid();
     pid_t pid = fork();
     if (pid < 0) {
         rc = ash__error(ASH_ECHILD, "cannot start a worker: %s", strerror(errno));
         goto fail;
     }
     if (pid == 0) {
+#ifdef __linux__
+        /* A run killed with SIGKILL must not leave its workers running tests (and writing
+         * into a directory nobody will read). The signal comes when the forking thread
+         * ends: workers are started by the thread that waits for them. */
+        if (prctl(PR_SET_PDEATHSIG, SIGKILL) < 0 || getppid() != parent) {
+            _exit(127);
+        }
+#endif
         int devnull = open("/dev/null", O_RDONLY);
         if (devnull >= 0) {
             dup2(devnull, 0);
@@ -376,6 +398,8 @@ static int start_worker(runner *r, worker *w, batch b)
     w->work = b;
     w->current = -1;
     w->line.len = 0;
+    w->timed_out = 0;
+    clock_gettime(CLOCK_MONOTONIC, &w->since);
     free_env(env);
     ash__strings_free(&dirs);
     ash__free(argv);
@@ -486,6 +510,9 @@ static void on_event(runner *r, worker *w, const char *line)
         on_done(r, w, (uint32_t)i);
     } else if (strncmp(line, "start ", 6) == 0 || strncmp(line, "run ", 4) == 0) {
         r->state[i] = STARTED;
+        if (w->current != (long)i) {
+            clock_gettime(CLOCK_MONOTONIC, &w->since);
+        }
         w->current = (long)i;
     }
 }
@@ -535,6 +562,10 @@ static int settle(runner *r, worker *w)
     int normal = code == 0 || code == 1 || code == 2 || code == 5;
     char why[160];
     describe_status(why, sizeof(why), status);
+    if (w->timed_out) {
+        normal = 0;
+        snprintf(why, sizeof(why), "timed out after %g s (--module-timeout)", r->o->module_timeout);
+    }
     batch rest = {ash__malloc((w->work.count ? w->work.count : 1) * sizeof(uint32_t)), 0};
     int rc = rest.items ? 0 : ash__error_oom();
     for (size_t k = 0; k < w->work.count; k++) {
@@ -582,6 +613,37 @@ static void kill_workers(runner *r)
     }
 }
 
+/* SIGINT to the workers past the module timeout, SIGKILL to those past its grace too; the
+ * milliseconds until the next such moment (-1: none). */
+static int enforce_timeouts(runner *r)
+{
+    if (r->o->module_timeout <= 0) {
+        return -1;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    long limit = (long)(r->o->module_timeout * 1000), next = -1;
+    for (int k = 0; k < r->jobs; k++) {
+        worker *w = &r->workers[k];
+        if (w->fd < 0) {
+            continue;
+        }
+        long left;
+        if (!w->timed_out && (left = limit - ms_between(&w->since, &now)) <= 0) {
+            kill(w->pid, SIGINT);
+            w->timed_out = 1;
+            w->kill_at = now;
+            w->kill_at.tv_sec += STOP_GRACE_MS / 1000;
+        }
+        if (w->timed_out && (left = ms_between(&now, &w->kill_at)) <= 0) {
+            kill(w->pid, SIGKILL);
+            left = 100; /* until its pipe closes */
+        }
+        next = next < 0 || left < next ? left : next;
+    }
+    return next > INT_MAX ? INT_MAX : (int)next;
+}
+
 static int loop(runner *r)
 {
     struct pollfd *fds = ash__calloc((size_t)r->jobs + 1, sizeof(*fds));
@@ -614,16 +676,15 @@ static int loop(runner *r)
                 fds[nf++] = (struct pollfd){.fd = r->workers[k].fd, .events = POLLIN};
             }
         }
-        int timeout = -1;
+        int timeout = enforce_timeouts(r);
         if (stopping) {
             struct timespec now;
             clock_gettime(CLOCK_MONOTONIC, &now);
-            long ms =
-                (now.tv_sec - stop_at.tv_sec) * 1000 + (now.tv_nsec - stop_at.tv_nsec) / 1000000;
+            long ms = ms_between(&stop_at, &now);
             if (ms >= STOP_GRACE_MS) {
                 kill_workers(r);
                 timeout = 100;
-            } else {
+            } else if (timeout < 0 || STOP_GRACE_MS - ms < timeout) {
                 timeout = (int)(STOP_GRACE_MS - ms);
             }
         }

@@ -2,8 +2,9 @@
  * Running test modules: pytest worker processes, each running a batch of modules in one
  * session through the internal plugin (aftershock_worker.py), which reports each finished
  * module as a result file and an event line on a pipe. Batches are balanced by expected
- * duration (longest first onto the least loaded worker); a worker that dies blames the module
- * it was in, and the rest of its batch runs again in a new worker.
+ * duration (longest first onto the least loaded worker); a worker that dies, or overruns the
+ * module timeout, blames the module it was in, and the rest of its batch runs again in a new
+ * worker.
  */
 #ifndef ASH_RUNNER_H
 #define ASH_RUNNER_H
@@ -28,6 +29,10 @@ typedef struct ash_run_options {
     const char *cov; /* NULL: no coverage */
     int jobs;        /* worker processes at once (>= 1) */
     int isolate;     /* one process per module */
+    /* Seconds a module may take, collection included (0: no limit). A worker past it gets
+     * SIGINT (pytest prints where it was), SIGKILL STOP_GRACE later; the module is reported
+     * crashed, "timed out", and the rest of its batch runs in a new worker. */
+    double module_timeout;
     /* Called after each module finishes (results[i] is set), from the calling thread. */
     void (*progress)(void *payload, size_t index, const ash_result *result);
     void *payload;

@@ -3,6 +3,7 @@ helpers that lay out small project trees in a test's tmp_path."""
 
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -12,6 +13,9 @@ import pytest
 
 REPO = Path(__file__).resolve().parents[2]
 FIXTURES = REPO / "tests" / "fixtures"
+
+# What `aftershock run` prints on stderr for each module it ran.
+MODULE_LINE = re.compile(r"^aftershock: (\S+) (passed|failed|error|crashed|timed out) \(")
 
 # What a sanitizer prints when it finds something (ASan, LSan, UBSan with -fsanitize=...).
 SANITIZER_MARKERS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
@@ -222,3 +226,41 @@ def chmod_or_skip():
     yield _chmod
     for path, mode in reversed(changed):
         path.chmod(mode)
+
+
+@pytest.fixture(scope="session")
+def python_wrapper(tmp_path_factory, fake_venv):
+    """A venv-like directory whose bin/python answers aftershock's interpreter probe from the
+    facts fake_venv recorded (instantly) and runs this interpreter for everything else, so
+    that each test's fresh project does not pay a probe but pytest really runs."""
+    venv = tmp_path_factory.mktemp("runvenv")
+    python = venv / "bin" / "python"
+    python.parent.mkdir()
+    if fake_venv is None:
+        python.symlink_to(sys.executable)
+        return venv
+    facts = fake_venv / "facts.txt"
+    python.write_text(
+        "#!/bin/sh\n"
+        f'case "$2" in *stdlib_module_names*) exec cat \'{facts}\' ;; esac\n'
+        f'exec \'{sys.executable}\' "$@"\n'
+    )
+    python.chmod(0o755)
+    return venv
+
+
+@pytest.fixture
+def ash(run, python_wrapper):
+    """ash(root, *args): run aftershock in root with the wrapper interpreter."""
+
+    def _ash(root, *args, env=None, check=None):
+        full = {"VIRTUAL_ENV": str(python_wrapper), "APP_MODE": None}
+        full.update(env or {})
+        return run(*args, cwd=root, env=full, check=check)
+
+    return _ash
+
+
+def ran(proc) -> dict[str, str]:
+    """The modules a run ran, with their outcomes."""
+    return {m.group(1): m.group(2) for m in map(MODULE_LINE.match, proc.stderr.splitlines()) if m}

@@ -14,9 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from conftest import _check_sanitizers
-
-MODULE_LINE = re.compile(r"^aftershock: (\S+) (passed|failed|error|crashed) \(")
+from conftest import MODULE_LINE, _check_sanitizers, ran
 
 PROJECT = {
     "pyproject.toml": (
@@ -46,48 +44,10 @@ PROJECT = {
 }
 
 
-@pytest.fixture(scope="session")
-def python_wrapper(tmp_path_factory, fake_venv):
-    """A venv-like directory whose bin/python answers aftershock's interpreter probe from the
-    facts fake_venv recorded (instantly) and runs this interpreter for everything else, so
-    that each test's fresh project does not pay a probe but pytest really runs."""
-    venv = tmp_path_factory.mktemp("runvenv")
-    python = venv / "bin" / "python"
-    python.parent.mkdir()
-    if fake_venv is None:
-        python.symlink_to(sys.executable)
-        return venv
-    facts = fake_venv / "facts.txt"
-    python.write_text(
-        "#!/bin/sh\n"
-        f'case "$2" in *stdlib_module_names*) exec cat \'{facts}\' ;; esac\n'
-        f'exec \'{sys.executable}\' "$@"\n'
-    )
-    python.chmod(0o755)
-    return venv
-
-
 @pytest.fixture
 def project(tmp_path, make_tree, git_init):
     root = make_tree(tmp_path / "proj", PROJECT)
     return git_init(root)
-
-
-@pytest.fixture
-def ash(run, python_wrapper):
-    """ash(root, *args): run aftershock in root with the wrapper interpreter."""
-
-    def _ash(root, *args, env=None, check=None):
-        full = {"VIRTUAL_ENV": str(python_wrapper), "APP_MODE": None}
-        full.update(env or {})
-        return run(*args, cwd=root, env=full, check=check)
-
-    return _ash
-
-
-def ran(proc):
-    """The modules a run ran, with their outcomes."""
-    return {m.group(1): m.group(2) for m in map(MODULE_LINE.match, proc.stderr.splitlines()) if m}
 
 
 def summary(proc):
@@ -333,13 +293,50 @@ def test_nothing_collected_exits_5(tmp_path, make_tree, ash):
     assert proc.returncode == 5 and "no test modules" in proc.stdout
 
 
-def test_crashing_module_is_blamed_others_complete(project, ash):
-    (project / "tests/test_crash.py").write_text("import os\n\ndef test_crash():\n    os._exit(3)\n")
+@pytest.mark.parametrize("body, why", [
+    ("import os\n\ndef test_crash():\n    os._exit(3)\n", "exited with status 3"),
+    ("import ctypes\n\ndef test_crash():\n    ctypes.string_at(0)\n",
+     "killed by signal 11 (Segmentation fault)"),
+])
+def test_crashing_module_is_blamed_others_complete(project, ash, body, why):
+    (project / "tests/test_crash.py").write_text(body)
     proc = ash(project, "run", "-j", "1", check=1)
     outcomes = ran(proc)
     assert outcomes.pop("tests/test_crash.py") == "crashed"
     assert set(outcomes.values()) == {"passed"} and len(outcomes) == 4
-    assert "exited with status 3" in proc.stdout
+    assert f"tests/test_crash.py: the worker was {why}" in proc.stdout or \
+        f"tests/test_crash.py: the worker {why}" in proc.stdout, proc.stdout
+    # a crash is never cached: the module runs again
+    assert ran(ash(project, "run", check=1)) == {"tests/test_crash.py": "crashed"}
+
+
+def test_module_timeout_stops_a_hanging_module(project, ash):
+    # test_a_hang sorts first: in one worker the other modules come after it
+    (project / "tests/test_a_hang.py").write_text(
+        "import time\n\ndef test_hang():\n    time.sleep(300)\n")
+    proc = ash(project, "run", "-j", "1", "--module-timeout", "1.5", check=1)
+    outcomes = ran(proc)
+    assert outcomes.pop("tests/test_a_hang.py") == "crashed"
+    assert set(outcomes.values()) == {"passed"} and len(outcomes) == 4
+    assert "tests/test_a_hang.py: timed out after 1.5 s (--module-timeout)" in proc.stdout
+    assert "test_a_hang.py:4: KeyboardInterrupt" in proc.stdout  # where it hung
+    bad = ash(project, "run", "--module-timeout", "0")
+    assert bad.returncode == 4 and "--module-timeout needs a number of seconds" in bad.stderr
+
+
+def test_missing_interpreter_is_one_message_and_exit_3(project, ash, tmp_path):
+    proc = ash(project, "run", "--python", str(tmp_path / "no-such-python"), check=3)
+    assert f"{tmp_path / 'no-such-python'}: interpreter not found" in proc.stderr
+    assert ran(proc) == {}
+
+
+def test_interpreter_without_pytest_names_it(project, ash, tmp_path):
+    venv = tmp_path / "bare"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    proc = ash(project, "run", "-j", "1", "--python", str(python), check=1)
+    assert set(ran(proc).values()) == {"error"}
+    assert f"{python}: No module named pytest" in proc.stdout
 
 
 def test_conftest_that_does_not_import_fails_every_module(project, ash):

@@ -20,6 +20,7 @@
 #include <cmocka.h>
 // clang-format on
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
@@ -459,6 +460,32 @@ static void test_planted_links(void **state)
     ash__rcache_close(c);
 }
 
+static void test_planted_subdirectory_link(void **state)
+{
+    (void)state;
+    char ac[PATH_LEN], elsewhere[PATH_LEN], cmd[PATH_LEN * 2];
+    ash__rcache_close(open_cache());
+    snprintf(ac, sizeof(ac), "%s/ac", cache_dir);
+    snprintf(elsewhere, sizeof(elsewhere), "%s/elsewhere", tmp_root);
+    assert_int_equal(mkdir(elsewhere, 0700), 0);
+    snprintf(cmd, sizeof(cmd), "rm -rf '%s'", ac);
+    assert_int_equal(system(cmd), 0);
+    assert_int_equal(symlink(elsewhere, ac), 0);
+    /* the cache is refused rather than written through the link */
+    ash_rcache *c = (ash_rcache *)1;
+    assert_int_equal(ash__rcache_open(&c, cache_dir, 1, diag_log_add, &warnings), ASH_EIO);
+    assert_null(c);
+    assert_non_null(strstr(ash_error_last(), "not a directory"));
+    DIR *d = opendir(elsewhere);
+    assert_non_null(d);
+    int entries = 0;
+    for (struct dirent *e; (e = readdir(d));) {
+        entries += e->d_name[0] != '.';
+    }
+    closedir(d);
+    assert_int_equal(entries, 0);
+}
+
 static void test_prune_lru(void **state)
 {
     (void)state;
@@ -768,6 +795,7 @@ int main(void)
         T(test_key_mismatch),
         T(test_altered_and_missing_blobs),
         T(test_planted_links),
+        T(test_planted_subdirectory_link),
         T(test_prune_lru),
         T(test_prune_shared_blob_and_corrupt_entry),
         T(test_clear),
