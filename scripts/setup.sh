@@ -7,7 +7,7 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
-apt_packages=(cmake gcc make git pkg-config uthash-dev libxxhash-dev libcmocka-dev)
+apt_packages=(cmake gcc make git pkg-config uthash-dev libxxhash-dev libcmocka-dev valgrind)
 # make test-python makes virtualenvs: Debian's own python3 needs python3-venv for that.
 "$PYTHON" -c "import ensurepip, venv" 2>/dev/null || apt_packages+=(python3-venv)
 missing=()
