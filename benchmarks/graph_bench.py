@@ -3,8 +3,9 @@
 
 For each corpus, every run measures, in this order (so the kinds interleave over the runs):
 
-    cold   aftershock graph --root DIR        after removing DIR/.aftershock/parse-cache.bin
-                                              (every file read and parsed; the interpreter's
+    cold   aftershock graph --root DIR        after removing .aftershock/parse-cache.bin and
+                                              resolve-cache.bin in DIR (every file read,
+                                              parsed and resolved; the interpreter's
                                               module facts stay cached, as after any first run)
     warm   aftershock graph --root DIR        the cache present, nothing changed
     git    git -C DIR status --porcelain      the same tree, index already refreshed
@@ -147,7 +148,8 @@ class Runner:
 
     def measure(self, kind: str, corpus: Corpus) -> tuple[float, int]:
         if kind in ("cold", "cold1"):
-            (corpus.path / ".aftershock" / "parse-cache.bin").unlink(missing_ok=True)
+            for cache in ("parse-cache.bin", "resolve-cache.bin"):
+                (corpus.path / ".aftershock" / cache).unlink(missing_ok=True)
         argv = self.argv(kind, corpus)
         elapsed, rss, code = run(argv, self.timeout, self.err_path)
         ok = {0} if kind == "git" else self.ok_exit
@@ -252,8 +254,8 @@ def report(corpora: list[Corpus], args: argparse.Namespace) -> str:
         f"- binary: `{args.bin}` ({binary_version(args.bin)}); extra arguments: "
         f"`{args.graph_args or '(none)'}`",
         f"- machine: {machine()}",
-        f"- {args.runs} runs, medians shown. cold: parse cache removed (the interpreter facts, asked "
-        "once per interpreter, stay cached); warm: cache present, "
+        f"- {args.runs} runs, medians shown. cold: parse and resolution caches removed (the "
+        "interpreter facts, asked once per interpreter, stay cached); warm: cache present, "
         "nothing changed; git: `git status --porcelain`; -j1: cold with one thread. "
         "MB = 10^6 bytes of .py/.pyi source; RSS = peak resident set of the process "
         "(\"≤ N\": at the floor inherited from this script, see graph_bench.py).",

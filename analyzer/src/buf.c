@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -287,6 +288,42 @@ int ash__read_file(char **out, size_t *len, const char *path, size_t limit)
     int rc = ash__read_fd(out, len, fd, path, limit);
     close(fd);
     return rc;
+}
+
+int ash__map_file(ash_mapped *out, const char *path)
+{
+    memset(out, 0, sizeof(*out));
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
+    }
+    struct stat st;
+    int rc = 0;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0) {
+        void *p = mmap(NULL, (size_t)st.st_size, PROT_READ, MAP_PRIVATE | MAP_POPULATE, fd, 0);
+        if (p != MAP_FAILED) {
+            out->data = p;
+            out->len = (size_t)st.st_size;
+            out->mapped = 1;
+        }
+    }
+    if (!out->data) {
+        char *data = NULL;
+        rc = ash__read_fd(&data, &out->len, fd, path, 0);
+        out->data = data;
+    }
+    close(fd);
+    return rc;
+}
+
+void ash__unmap_file(ash_mapped *m)
+{
+    if (m->data && m->mapped) {
+        munmap((void *)m->data, m->len);
+    } else {
+        ash__free((void *)m->data);
+    }
+    memset(m, 0, sizeof(*m));
 }
 
 static int write_all(int fd, const char *data, size_t len)

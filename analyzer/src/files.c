@@ -361,7 +361,7 @@ static int is_listed(const char *name, size_t len, unsigned what)
 /* Run `git ls-files` in `root`, its NUL-separated output into `*listing` (owned). Returns 0,
  * 1 when git could not run or failed (`reason` says how), or ASH_ENOMEM. */
 static int run_git(char **listing, size_t *len, const char *root, unsigned what, char *reason,
-                   size_t size)
+                   size_t size, const ash_beside *beside)
 {
     char *argv[16] = {"git",      "-C",       (char *)root,         "ls-files", "-z",
                       "--cached", "--others", "--exclude-standard", "--"};
@@ -380,7 +380,8 @@ static int run_git(char **listing, size_t *len, const char *root, unsigned what,
     argv[n] = NULL;
     char err[256];
     int status;
-    int rc = ash__run_capture(listing, len, &status, argv, NULL, err, sizeof(err), 0);
+    int rc =
+        ash__run_capture_beside(listing, len, &status, argv, NULL, err, sizeof(err), 0, beside);
     if (rc == ASH_ENOMEM) {
         return rc;
     }
@@ -400,12 +401,12 @@ static int run_git(char **listing, size_t *len, const char *root, unsigned what,
 /* List through git. Returns 0, 1 when git failed (warned; the caller walks), or ASH_ENOMEM. */
 static int list_with_git(ash_file_list *out, const char *root, unsigned what,
                          const char *const *exclude, size_t exclude_count, ash_diag_fn diag,
-                         void *payload)
+                         void *payload, const ash_beside *beside)
 {
     char *listing = NULL;
     size_t len = 0;
     char reason[320] = "";
-    int rc = run_git(&listing, &len, root, what, reason, sizeof(reason));
+    int rc = run_git(&listing, &len, root, what, reason, sizeof(reason), beside);
     if (rc == 1) {
         ash__diag(diag, payload, ".", "git ls-files failed (%s); walking the directory instead",
                   reason);
@@ -900,6 +901,13 @@ int ash__list_python_files(ash_file_list *out, const char *root, const char *con
 int ash__list_files(ash_file_list *out, const char *root, unsigned what, const char *const *exclude,
                     size_t exclude_count, ash_diag_fn diag, void *payload)
 {
+    return ash__list_files_beside(out, root, what, exclude, exclude_count, diag, payload, NULL);
+}
+
+int ash__list_files_beside(ash_file_list *out, const char *root, unsigned what,
+                           const char *const *exclude, size_t exclude_count, ash_diag_fn diag,
+                           void *payload, const ash_beside *beside)
+{
     memset(out, 0, sizeof(*out));
     int rc = 1;
     struct stat st;
@@ -909,7 +917,11 @@ int ash__list_files(ash_file_list *out, const char *root, unsigned what, const c
         goto done;
     }
     if (stat(dot_git, &st) == 0 && (S_ISDIR(st.st_mode) || S_ISREG(st.st_mode))) {
-        rc = list_with_git(out, root, what, exclude, exclude_count, diag, payload);
+        rc = list_with_git(out, root, what, exclude, exclude_count, diag, payload, beside);
+        beside = NULL; /* called by now, whatever became of git */
+    }
+    if (beside && beside->fn) {
+        beside->fn(beside->payload);
     }
     if (rc == 1) {
         ash__file_list_free(out);

@@ -5,6 +5,7 @@
 #ifndef ASH_FILES_H
 #define ASH_FILES_H
 
+#include "proc.h"
 #include "util.h"
 
 #include <stddef.h>
@@ -66,6 +67,15 @@ enum {
  */
 int ash__list_files(ash_file_list *out, const char *root, unsigned what, const char *const *exclude,
                     size_t exclude_count, ash_diag_fn diag, void *payload);
+
+/**
+ * `ash__list_files`, calling `beside` (may be NULL; see proc.h) once: as soon as git runs, or
+ * before the walk, so that work can go on beside the listing (not at all when the listing
+ * fails before either, out of memory).
+ */
+int ash__list_files_beside(ash_file_list *out, const char *root, unsigned what,
+                           const char *const *exclude, size_t exclude_count, ash_diag_fn diag,
+                           void *payload, const ash_beside *beside);
 
 /** Is name[0..len) (a file name or a path) a Python source or stub, `.py` or `.pyi`? */
 int ash__is_python_file(const char *name, size_t len);

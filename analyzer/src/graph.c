@@ -81,16 +81,18 @@ void ash_graph_free(ash_graph *graph)
             ash_imports_free(graph->imports[i]);
         }
     }
+    ash__imports_arena_free(&graph->arena);
     free_paths(graph->paths, graph->node_count);
     ash__free(graph->imports);
     ash__free(graph->hashes);
     ash__free(graph->edge_start);
     ash__free(graph->edges);
     ash__free(graph->pending);
-    for (size_t i = 0; graph->modules && i < graph->node_count; i++) {
+    for (size_t i = 0; graph->modules && !graph->module_names && i < graph->node_count; i++) {
         ash__free(graph->modules[i]);
     }
     ash__free(graph->modules);
+    ash__free(graph->module_names);
     ash__free(graph->import_start);
     ash__free(graph->origins);
     ash__free(graph->dists);
@@ -196,6 +198,25 @@ static int edge_cmp(const void *a, const void *b)
     return (x->line > y->line) - (x->line < y->line);
 }
 
+size_t ash__graph_merge(ash_edge *edges, size_t count)
+{
+    if (count > 1) {
+        qsort(edges, count, sizeof *edges, edge_cmp);
+    }
+    size_t kept = 0;
+    for (size_t e = 0; e < count; e++) {
+        ash_edge *last = kept ? &edges[kept - 1] : NULL;
+        if (last && last->target == edges[e].target) {
+            /* Sorted by line, so `last` already has the smallest one. */
+            last->kind = edges[e].kind < last->kind ? edges[e].kind : last->kind;
+            last->flags &= edges[e].flags;
+        } else {
+            edges[kept++] = edges[e];
+        }
+    }
+    return kept;
+}
+
 /* Sort each node's range of `edges` (given by `start`) and merge the edges of one target, in
  * place; rewrites `start` to the compacted ranges and returns the number of edges kept. */
 static size_t merge_edges(ash_edge *edges, uint32_t *start, size_t n)
@@ -204,20 +225,10 @@ static size_t merge_edges(ash_edge *edges, uint32_t *start, size_t n)
     uint32_t begin = start[0];
     for (size_t i = 0; i < n; i++) {
         uint32_t end = start[i + 1];
-        if (end - begin > 1) {
-            qsort(edges + begin, end - begin, sizeof *edges, edge_cmp);
-        }
+        size_t count = ash__graph_merge(edges + begin, end - begin);
+        memmove(edges + kept, edges + begin, count * sizeof *edges);
         start[i] = (uint32_t)kept;
-        for (uint32_t e = begin; e < end; e++) {
-            ash_edge *last = kept > start[i] ? &edges[kept - 1] : NULL;
-            if (last && last->target == edges[e].target) {
-                /* Sorted by line, so `last` already has the smallest one. */
-                last->kind = edges[e].kind < last->kind ? edges[e].kind : last->kind;
-                last->flags &= edges[e].flags;
-            } else {
-                edges[kept++] = edges[e];
-            }
-        }
+        kept += count;
         begin = end;
     }
     start[n] = (uint32_t)kept;

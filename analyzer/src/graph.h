@@ -11,6 +11,7 @@
 #define ASH_GRAPH_H
 
 #include "hash.h"
+#include "imports.h"
 #include "util.h"
 
 /* An edge added but not yet placed in the CSR arrays. */
@@ -21,11 +22,14 @@ typedef struct ash_graph_pending {
 
 struct ash_graph {
     size_t node_count;
-    char **paths;          /* owned; sorted by strcmp; relative '/' paths */
-    ash_imports **imports; /* owned per node (freed with ash_imports_free); may hold NULL */
-    ash_hash *hashes;      /* per node: XXH3-128 of the file's content (zero if unread) */
-    ash_build_stats stats; /* filled by the builder */
-    char **modules;        /* per node: dotted module name, owned; NULL until set */
+    char **paths;            /* owned; sorted by strcmp; relative '/' paths */
+    ash_imports **imports;   /* owned per node (freed with ash_imports_free); may hold NULL */
+    ash_imports_arena arena; /* holds the imports built into it (freed after them) */
+    ash_hash *hashes;        /* per node: XXH3-128 of the file's content (zero if unread) */
+    ash_build_stats stats;   /* filled by the builder */
+    char **modules;          /* per node: dotted module name, owned (or pointing into
+                                module_names when that is set); NULL until set */
+    char *module_names;      /* owned: every node's module name back to back, or NULL */
     /* Where each import was found: imports of node i are origins[import_start[i] ..]. */
     uint32_t *import_start; /* node_count + 1 entries, NULL until set */
     uint8_t *origins;       /* ash_origin */
@@ -72,6 +76,13 @@ int ash__graph_add_edge(ash_graph *g, uint32_t from, uint32_t to, uint32_t line,
  * is unchanged.
  */
 int ash__graph_finish(ash_graph *g);
+
+/*
+ * Sort one node's `count` edges by target and merge the edges of one target into one, in
+ * place, the way ash__graph_finish does; returns how many are kept (at the front). The result
+ * depends on the set of edges only, not their order.
+ */
+size_t ash__graph_merge(ash_edge *edges, size_t count);
 
 /*
  * The reverse CSR of a finished graph, for dependents: `(*sources)[(*start)[v] ..

@@ -9,6 +9,7 @@
 struct ash_imports {
     size_t count;
     unsigned status;
+    unsigned in_arena; /* freed with its arena, not by ash_imports_free */
     ash_import *items;
     /* followed by: items, name pointer arrays, strings */
 };
@@ -150,21 +151,24 @@ void ash__ib_sort_unique(ash_ib *ib)
     ib->count = n;
 }
 
-int ash__ib_finish(ash_ib *ib, ash_imports **out, unsigned status)
+/* The size of the finished object of `ib`. */
+static size_t finished_size(const ash_ib *ib)
 {
-    *out = NULL;
-    size_t head = sizeof(ash_imports);
-    head = (head + 7) & ~(size_t)7;
+    size_t head = (sizeof(ash_imports) + 7) & ~(size_t)7;
+    return head + ib->count * sizeof(ash_import) + ib->name_count * sizeof(char *) +
+           ib->strings.len + 1;
+}
+
+/* Lay the finished object of `ib` out in `block` (finished_size bytes, 8-aligned). */
+static ash_imports *finish_in(const ash_ib *ib, char *block, unsigned status)
+{
+    size_t head = (sizeof(ash_imports) + 7) & ~(size_t)7;
     size_t items = ib->count * sizeof(ash_import);
     size_t names = ib->name_count * sizeof(char *);
-    size_t total = head + items + names + ib->strings.len + 1;
-    char *block = ash__malloc(total);
-    if (!block) {
-        return ash__error_oom();
-    }
     ash_imports *imp = (ash_imports *)block;
     imp->count = ib->count;
     imp->status = status;
+    imp->in_arena = 0;
     imp->items = (ash_import *)(block + head);
     const char **name_ptrs = (const char **)(block + head + items);
     char *strings = block + head + items + names;
@@ -188,7 +192,103 @@ int ash__ib_finish(ash_ib *ib, ash_imports **out, unsigned status)
             .names = r->name_count ? name_ptrs + r->first_name : NULL,
         };
     }
-    *out = imp;
+    return imp;
+}
+
+int ash__ib_finish(ash_ib *ib, ash_imports **out, unsigned status)
+{
+    *out = NULL;
+    char *block = ash__malloc(finished_size(ib));
+    if (!block) {
+        return ash__error_oom();
+    }
+    *out = finish_in(ib, block, status);
+    return 0;
+}
+
+/* Blocks of this size hold many files' imports; a larger object gets a block of its own. */
+#define ARENA_BLOCK (1024 * 1024)
+
+/* `size` bytes (a multiple of 8) from the arena. */
+static char *arena_take(ash_imports_arena *arena, size_t size)
+{
+    if (size > arena->left) {
+        size_t block_size = size > ARENA_BLOCK ? size : ARENA_BLOCK;
+        void *blocks = arena->blocks;
+        if (ash__grow(&blocks, &arena->cap, arena->count + 1, sizeof(char *)) < 0) {
+            return NULL;
+        }
+        arena->blocks = blocks;
+        char *block = ash__malloc(block_size);
+        if (!block) {
+            ash__error_oom();
+            return NULL;
+        }
+        arena->blocks[arena->count++] = block;
+        arena->next = block;
+        arena->left = block_size;
+    }
+    char *at = arena->next;
+    arena->next += size;
+    arena->left -= size;
+    return at;
+}
+
+int ash__ib_finish_into(ash_ib *ib, ash_imports **out, unsigned status, ash_imports_arena *arena)
+{
+    *out = NULL;
+    char *block = arena_take(arena, (finished_size(ib) + 7) & ~(size_t)7);
+    if (!block) {
+        return ASH_ENOMEM;
+    }
+    *out = finish_in(ib, block, status);
+    (*out)->in_arena = 1;
+    return 0;
+}
+
+int ash__imports_reserve(ash_imports_space *out, size_t count, size_t name_count,
+                         size_t strings_len, unsigned status, ash_imports_arena *arena)
+{
+    memset(out, 0, sizeof(*out));
+    size_t head = (sizeof(ash_imports) + 7) & ~(size_t)7;
+    size_t size = head + count * sizeof(ash_import) + name_count * sizeof(char *) + strings_len;
+    char *block = arena ? arena_take(arena, (size + 7) & ~(size_t)7) : ash__malloc(size);
+    if (!block) {
+        return arena ? ASH_ENOMEM : ash__error_oom();
+    }
+    ash_imports *imp = (ash_imports *)block;
+    imp->count = count;
+    imp->status = status;
+    imp->in_arena = arena != NULL;
+    imp->items = (ash_import *)(block + head);
+    out->imports = imp;
+    out->items = imp->items;
+    out->names = (const char **)(block + head + count * sizeof(ash_import));
+    out->strings = block + head + count * sizeof(ash_import) + name_count * sizeof(char *);
+    return 0;
+}
+
+void ash__imports_arena_free(ash_imports_arena *arena)
+{
+    for (size_t i = 0; i < arena->count; i++) {
+        ash__free(arena->blocks[i]);
+    }
+    ash__free(arena->blocks);
+    memset(arena, 0, sizeof(*arena));
+}
+
+int ash__imports_arena_move(ash_imports_arena *to, ash_imports_arena *from)
+{
+    void *blocks = to->blocks;
+    if (from->count && ash__grow(&blocks, &to->cap, to->count + from->count, sizeof(char *)) < 0) {
+        return ASH_ENOMEM;
+    }
+    to->blocks = blocks;
+    for (size_t i = 0; i < from->count; i++) {
+        to->blocks[to->count++] = from->blocks[i];
+    }
+    ash__free(from->blocks);
+    memset(from, 0, sizeof(*from));
     return 0;
 }
 
@@ -217,5 +317,7 @@ unsigned ash_imports_status(const ash_imports *imports)
 
 void ash_imports_free(ash_imports *imports)
 {
-    ash__free(imports);
+    if (imports && !imports->in_arena) {
+        ash__free(imports);
+    }
 }

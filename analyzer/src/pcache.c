@@ -53,7 +53,8 @@ typedef struct entry {
 _Static_assert(sizeof(entry) == ENTRY_SIZE, "entry layout");
 
 struct ash_pcache {
-    char *data;
+    ash_mapped file;
+    const char *data; /* file.data */
     size_t len;
     uint32_t count;
     const entry *entries;
@@ -97,9 +98,11 @@ static const char *validate(ash_pcache *c)
     c->count = rd32(c->data + 12);
     c->paths_len = rd64(c->data + 24);
     c->records_len = rd64(c->data + 32);
-    uint64_t need =
-        HEADER_SIZE + (uint64_t)c->count * ENTRY_SIZE + c->paths_len + c->records_len + 8;
-    if (need != c->len) {
+    /* each section against the room the ones before it left: no sum of untrusted sizes can
+     * wrap around */
+    uint64_t room = c->len - HEADER_SIZE - 8, entries = (uint64_t)c->count * ENTRY_SIZE;
+    if (entries > room || c->paths_len > room - entries ||
+        c->records_len != room - entries - c->paths_len) {
         c->count = 0;
         return "truncated";
     }
@@ -108,8 +111,8 @@ static const char *validate(ash_pcache *c)
     c->records = (const uint8_t *)c->paths + c->paths_len;
     for (uint32_t i = 0; i < c->count; i++) {
         const entry *e = &c->entries[i];
-        if ((uint64_t)e->path_off + e->path_len > c->paths_len ||
-            e->records_off + e->records_len > c->records_len) {
+        if ((uint64_t)e->path_off + e->path_len > c->paths_len || e->records_off > c->records_len ||
+            e->records_len > c->records_len - e->records_off) {
             c->count = 0;
             return "entry out of bounds";
         }
@@ -130,7 +133,9 @@ int ash__pcache_open(ash_pcache **out, const char *cache_dir, ash_diag_fn diag, 
         ash__pcache_free(c);
         return ash__error_oom();
     }
-    int rc = file ? ash__read_file(&c->data, &c->len, file, 0) : ASH_EIO;
+    int rc = file ? ash__map_file(&c->file, file) : ASH_EIO;
+    c->data = c->file.data;
+    c->len = c->file.len;
     if (rc == ASH_ENOMEM) {
         ash__free(file);
         ash__pcache_free(c);
@@ -159,7 +164,7 @@ void ash__pcache_free(ash_pcache *c)
     }
     pthread_mutex_destroy(&c->lock);
     ash__free(c->by_hash);
-    ash__free(c->data);
+    ash__unmap_file(&c->file);
     ash__free(c);
 }
 
@@ -195,6 +200,19 @@ long ash__pcache_find(const ash_pcache *c, const char *path)
         }
     }
     return -1;
+}
+
+void ash__pcache_match(const ash_pcache *c, char *const *paths, size_t count, long *out)
+{
+    size_t e = 0;
+    for (size_t i = 0; i < count; i++) {
+        size_t len = strlen(paths[i]);
+        int r = 1;
+        while (e < c->count && (r = cmp_path(c, (uint32_t)e, paths[i], len)) < 0) {
+            e++;
+        }
+        out[i] = e < c->count && r == 0 ? (long)e : -1;
+    }
 }
 
 /* qsort has no context argument in C11: the cache being sorted is passed through this, under
@@ -253,63 +271,181 @@ int ash__pcache_fresh(const ash_pcache *c, long i, const ash_filestat *st)
            e->ctime_ns == st->ctime_ns && e->ino == st->ino;
 }
 
+const char *ash__pcache_path(const ash_pcache *c, long i, size_t *len)
+{
+    *len = c->entries[i].path_len;
+    return c->paths + c->entries[i].path_off;
+}
+
 const ash_hash *ash__pcache_hash(const ash_pcache *c, long i)
 {
     return (const ash_hash *)(const void *)c->entries[i].hash;
 }
 
-static int read_record(ash_le_reader *r, ash_ib *ib)
+/* One record's header (see the grammar above). */
+typedef struct record_head {
+    uint32_t kind, flags, level, line, mlen, plen, names;
+} record_head;
+
+/* ash__le_u and ash__le_take for the decoder's hot loop, inlined: n is 1, 2 or 4. */
+static inline uint32_t get_u(ash_le_reader *r, size_t n)
 {
-    ash_import_kind kind = (ash_import_kind)(uint32_t)ash__le_u(r, 1);
-    uint32_t flags = (uint32_t)ash__le_u(r, 1), level = (uint32_t)ash__le_u(r, 2),
-             line = (uint32_t)ash__le_u(r, 4);
-    uint32_t mlen = (uint32_t)ash__le_u(r, 2), plen = (uint32_t)ash__le_u(r, 2),
-             names = (uint32_t)ash__le_u(r, 2);
-    const uint8_t *module = ash__le_take(r, mlen);
-    const uint8_t *package = plen == 0xFFFF ? NULL : ash__le_take(r, plen);
-    if (r->bad || kind > ASH_IMPORT_STRING) {
+    if (r->bad || (size_t)(r->end - r->p) < n) {
         r->bad = 1;
         return 0;
     }
-    if (ash__ib_add(ib, kind, line, level, flags, (const char *)module, mlen, (const char *)package,
-                    package ? plen : 0) < 0) {
+    const uint8_t *p = r->p;
+    uint32_t v = p[0];
+    if (n > 1) {
+        v |= (uint32_t)p[1] << 8;
+    }
+    if (n > 2) {
+        v |= (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+    }
+    r->p += n;
+    return v;
+}
+
+static inline const uint8_t *take(ash_le_reader *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *at = r->p;
+    r->p += n;
+    return at;
+}
+
+/* take() of a string the writer stored from a C string: one with a NUL inside would read
+ * back truncated, so it marks the entry malformed. */
+static inline const uint8_t *take_string(ash_le_reader *r, size_t n)
+{
+    const uint8_t *at = take(r, n);
+    if (at && n && memchr(at, '\0', n)) {
+        r->bad = 1;
+        return NULL;
+    }
+    return at;
+}
+
+static void read_head(ash_le_reader *r, record_head *h)
+{
+    h->kind = get_u(r, 1);
+    h->flags = get_u(r, 1);
+    h->level = get_u(r, 2);
+    h->line = get_u(r, 4);
+    h->mlen = get_u(r, 2);
+    h->plen = get_u(r, 2);
+    h->names = get_u(r, 2);
+}
+
+/* Copy s[0..n) and a NUL to *at; the copy. */
+static const char *put_cstr(char **at, const uint8_t *s, size_t n)
+{
+    char *copy = *at;
+    memcpy(copy, s, n);
+    copy[n] = '\0';
+    *at += n + 1;
+    return copy;
+}
+
+/*
+ * Decode entry records in two passes over its bytes: the first checks them and sizes the
+ * object, the second fills it, built in place (no builder, one copy of each string).
+ */
+int ash__pcache_imports_with(const ash_pcache *c, long i, ash_imports **out, ash_buf *messages,
+                             ash_imports_arena *arena)
+{
+    *out = NULL;
+    const entry *e = &c->entries[i];
+    const uint8_t *begin = c->records + e->records_off, *end = begin + e->records_len;
+    ash_le_reader r = {begin, end, 0};
+    unsigned status = get_u(&r, 4);
+    uint32_t n = get_u(&r, 4);
+    const uint8_t *first = r.p;
+    size_t names = 0, strings = 1;
+    for (uint32_t k = 0; k < n && !r.bad; k++) {
+        record_head h;
+        read_head(&r, &h);
+        take_string(&r, h.mlen);
+        strings += h.mlen + 1;
+        if (h.plen != 0xFFFF) {
+            take_string(&r, h.plen);
+            strings += h.plen + 1;
+        }
+        r.bad |= h.kind > ASH_IMPORT_STRING;
+        for (uint32_t m = 0; m < h.names && !r.bad; m++) {
+            uint32_t len = get_u(&r, 2);
+            take_string(&r, len);
+            strings += len + 1;
+        }
+        names += h.names;
+    }
+    uint32_t mlen = get_u(&r, 4);
+    const uint8_t *text = take_string(&r, mlen);
+    if (r.bad || r.p != r.end) {
+        return ash__error(ASH_ERROR, "malformed parse-cache entry");
+    }
+    ash_imports_space space;
+    if (ash__imports_reserve(&space, n, names, strings, status, arena) < 0) {
+        return ash__error_oom();
+    }
+    if (messages && ash__buf_put(messages, text, mlen) < 0) {
+        if (!arena) {
+            ash_imports_free(space.imports);
+        }
         return ASH_ENOMEM;
     }
-    for (uint32_t k = 0; k < names && !r->bad; k++) {
-        uint32_t n = (uint32_t)ash__le_u(r, 2);
-        const uint8_t *name = ash__le_take(r, n);
-        if (name && ash__ib_add_name(ib, (const char *)name, n) < 0) {
-            return ASH_ENOMEM;
+    /* the bytes were checked above: the second pass reads them without checks */
+    ash_le_reader w = {first, end, 0};
+    char *at = space.strings;
+    const char **name_at = space.names;
+    for (uint32_t k = 0; k < n; k++) {
+        record_head h;
+        read_head(&w, &h);
+        ash_import *imp = &space.items[k];
+        imp->kind = (ash_import_kind)h.kind;
+        imp->line = h.line;
+        imp->level = h.level;
+        imp->flags = h.flags;
+        imp->module = put_cstr(&at, take(&w, h.mlen), h.mlen);
+        imp->package = h.plen == 0xFFFF ? NULL : put_cstr(&at, take(&w, h.plen), h.plen);
+        imp->name_count = h.names;
+        imp->names = h.names ? name_at : NULL;
+        for (uint32_t m = 0; m < h.names; m++) {
+            uint32_t len = get_u(&w, 2);
+            *name_at++ = put_cstr(&at, take(&w, len), len);
         }
     }
+    *at = '\0';
+    *out = space.imports;
     return 0;
 }
 
 int ash__pcache_imports(const ash_pcache *c, long i, ash_imports **out, ash_buf *messages)
 {
-    *out = NULL;
+    return ash__pcache_imports_with(c, i, out, messages, NULL);
+}
+
+/* ---- digests ---- */
+
+void ash__pcache_digest(const ash_pcache *c, long i, ash_hash *out)
+{
     const entry *e = &c->entries[i];
-    ash_le_reader r = {c->records + e->records_off, c->records + e->records_off + e->records_len,
-                       0};
-    ash_ib ib = {0};
-    unsigned status = (uint32_t)ash__le_u(&r, 4);
-    uint32_t n = (uint32_t)ash__le_u(&r, 4);
-    int rc = 0;
-    for (uint32_t k = 0; k < n && !r.bad && rc == 0; k++) {
-        rc = read_record(&r, &ib);
-    }
-    uint32_t mlen = (uint32_t)ash__le_u(&r, 4);
-    const uint8_t *text = ash__le_take(&r, mlen);
-    if (rc == 0 && text && messages && ash__buf_put(messages, text, mlen) < 0) {
-        rc = ASH_ENOMEM;
-    }
-    if (rc == 0 && (r.bad || r.p != r.end)) {
-        rc = ash__error(ASH_ERROR, "malformed parse-cache entry");
-    }
+    *out = ash__hash_bytes(c->records + e->records_off, e->records_len);
+}
+
+static int put_records(ash_buf *b, const ash_imports *imp, const char *messages);
+
+int ash__pcache_digest_of(ash_hash *out, const ash_imports *imports, const char *messages,
+                          ash_buf *scratch)
+{
+    ash__buf_clear(scratch);
+    int rc = put_records(scratch, imports, messages);
     if (rc == 0) {
-        rc = ash__ib_finish(&ib, out, status);
+        *out = ash__hash_bytes(scratch->ptr, scratch->len);
     }
-    ash__ib_free(&ib);
     return rc;
 }
 

@@ -95,8 +95,23 @@ static int pump(int outfd, int errfd, ash_buf *out, ash_buf *err, int timeout_ms
     return 0;
 }
 
+static void call_beside(const ash_beside **beside)
+{
+    if (*beside && (*beside)->fn) {
+        (*beside)->fn((*beside)->payload);
+    }
+    *beside = NULL;
+}
+
 int ash__run_capture(char **out, size_t *len, int *status, char *const argv[], const char *cwd,
                      char *err, size_t err_size, int timeout_ms)
+{
+    return ash__run_capture_beside(out, len, status, argv, cwd, err, err_size, timeout_ms, NULL);
+}
+
+int ash__run_capture_beside(char **out, size_t *len, int *status, char *const argv[],
+                            const char *cwd, char *err, size_t err_size, int timeout_ms,
+                            const ash_beside *beside)
 {
     int po[2] = {-1, -1}, pe[2] = {-1, -1}, rc = 0;
     pid_t pid = -1;
@@ -128,6 +143,7 @@ int ash__run_capture(char **out, size_t *len, int *status, char *const argv[], c
     close(po[1]);
     close(pe[1]);
     po[1] = pe[1] = -1;
+    call_beside(&beside);
     rc = pump(po[0], pe[0], &obuf, &ebuf, timeout_ms);
     if (rc == ASH_ECHILD) {
         kill(pid, SIGKILL);
@@ -150,6 +166,7 @@ int ash__run_capture(char **out, size_t *len, int *status, char *const argv[], c
         }
     }
 done:
+    call_beside(&beside);
     for (int i = 0; i < 2; i++) {
         if (po[i] >= 0) {
             close(po[i]);

@@ -16,6 +16,19 @@
 int ash__run_capture(char **out, size_t *len, int *status, char *const argv[], const char *cwd,
                      char *err, size_t err_size, int timeout_ms);
 
+/* Work to do while a child runs: `fn(payload)` is called once, on the calling thread. */
+typedef struct ash_beside {
+    void (*fn)(void *payload);
+    void *payload;
+} ash_beside;
+
+/* ash__run_capture, calling `beside` (may be NULL) as soon as the child runs, before its output
+ * is read; or before returning, when it could not be started. Starting threads only then
+ * leaves the child a CPU to start on. */
+int ash__run_capture_beside(char **out, size_t *len, int *status, char *const argv[],
+                            const char *cwd, char *err, size_t err_size, int timeout_ms,
+                            const ash_beside *beside);
+
 /* Absolute path of `name` on PATH (or `name` itself if it has a '/'), owned; NULL if absent. */
 char *ash__which(const char *name);
 

@@ -2,12 +2,14 @@
  * Projects and graph building: find the root, read the configuration, list the files, detect
  * source roots; then, for every Python file on N threads, stat it, take its imports from the
  * parse cache when the stat (or, failing that, the content hash) matches, and extract them
- * otherwise; then resolve every import and link the graph. Warnings are collected per file by
- * the workers and reported by the calling thread in path order, so output is deterministic.
+ * otherwise; then resolve every import and link the graph (link.c, through the resolution
+ * cache). While git lists the files, a prefetch already stats the files the parse cache holds
+ * and takes their records, so that a warm build mostly finds its work done. Warnings are
+ * collected per file by the workers and reported by the calling thread in path order, so
+ * output is deterministic.
  */
 #include "project.h"
 
-#include "ash_uthash.h"
 #include "config.h"
 #include "envinfo.h"
 #include "extract.h"
@@ -15,7 +17,9 @@
 #include "graph.h"
 #include "hash.h"
 #include "imports.h"
+#include "link.h"
 #include "pcache.h"
+#include "rescache.h"
 #include "resolve.h"
 #include "source.h"
 #include "util.h"
@@ -30,6 +34,12 @@
 #include <time.h>
 #include <unistd.h>
 
+/* The parse cache's files statted (and their records taken) while the files are listed. */
+typedef struct prefetch prefetch;
+static void start_prefetch(void *project);
+static double prefetch_join(prefetch *f);
+static void prefetch_free(prefetch *f);
+
 struct ash_project {
     char *root;
     char *cache_dir; /* NULL: no parse cache */
@@ -43,7 +53,9 @@ struct ash_project {
     size_t root_count;
     int jobs;
     double list_seconds;
-    ash_envinfo *env; /* of the last graph build */
+    double prefetch_seconds; /* waiting for the prefetch after the listing */
+    prefetch *pre;           /* for the first graph build, if it comes soon enough */
+    ash_envinfo *env;        /* of the last graph build */
     ash_diag_fn diag;
     void *payload;
 };
@@ -147,6 +159,7 @@ void ash_project_free(ash_project *p)
     if (!p) {
         return;
     }
+    prefetch_free(p->pre);
     ash__free(p->root);
     ash__free(p->cache_dir);
     ash__envinfo_free(p->env);
@@ -258,9 +271,16 @@ int ash_project_open(ash_project **out, const char *start, const ash_project_opt
     p->payload = opts ? opts->payload : NULL;
     p->jobs = opts && opts->jobs > 0 ? opts->jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (opts && opts->root) {
-        p->root = realpath(opts->root, NULL);
-        if (!p->root) {
+        char *real = realpath(opts->root, NULL);
+        if (!real) {
             rc = ash__error(ASH_ENOTFOUND, "%s: %s", opts->root, strerror(errno));
+            goto done;
+        }
+        /* realpath allocates with the C library; the project frees with ours */
+        p->root = ash__strdup(real);
+        free(real);
+        if (!p->root) {
+            rc = ash__error_oom();
             goto done;
         }
     } else if ((rc = ash__find_root(&p->root, start)) < 0) {
@@ -292,11 +312,15 @@ int ash_project_open(ash_project **out, const char *start, const ash_project_opt
         }
     }
     struct timespec listing;
+    /* git (or the walk) and the stats of the cached files run side by side, on threads of
+     * their own unless one thread was asked for */
+    ash_beside beside = {start_prefetch, p};
     clock_gettime(CLOCK_MONOTONIC, &listing);
-    rc = ash__list_files(&files, p->root, ASH_LIST_PYTHON | ASH_LIST_MARKERS,
-                         (const char *const *)p->config.exclude, p->config.exclude_count, p->diag,
-                         p->payload);
+    rc = ash__list_files_beside(&files, p->root, ASH_LIST_PYTHON | ASH_LIST_MARKERS,
+                                (const char *const *)p->config.exclude, p->config.exclude_count,
+                                p->diag, p->payload, p->cache_dir && p->jobs > 1 ? &beside : NULL);
     p->list_seconds = seconds_since(&listing);
+    p->prefetch_seconds = prefetch_join(p->pre);
     if (rc < 0 || (rc = split_files(p, &files)) < 0) {
         goto done;
     }
@@ -322,6 +346,7 @@ done:
 typedef struct file_result {
     ash_imports *imports;
     ash_hash hash;
+    ash_hash digest; /* of the records, for the resolution cache (zeros: none) */
     ash_filestat stat;
     uint32_t flags;   /* ASH_PCACHE_RACY */
     int missing;      /* listed but gone (deleted in the work tree) */
@@ -331,9 +356,12 @@ typedef struct file_result {
 
 typedef struct build_ctx {
     ash_project *project;
+    prefetch *pre; /* NULL: none */
     ash_pcache *cache;
+    long *entries; /* per listed file: its cache entry or -1; NULL: search each */
     file_result *results;
     int rootfd;
+    int digests;        /* compute the records' digests (there is a cache) */
     int64_t racy_after; /* timestamps from here on are not trusted */
     atomic_size_t next;
     atomic_int failed;
@@ -414,10 +442,287 @@ static int load_file(build_ctx *b, ash_extractor *ex, size_t i, long entry)
     return rc;
 }
 
+/* ---- the prefetch: stats of the cached files while the files are listed ---- */
+
+/*
+ * Listing runs git, a process of its own, so another CPU is free meanwhile: the prefetch opens
+ * the parse cache and stats every file it holds, taking the records of those that are fresh,
+ * which is most of the work of a build where little changed. The first graph build then takes
+ * those results for the listed files it finds there and does the rest itself.
+ *
+ * The build then sees those files as they were while the project was opened, as it sees the
+ * file list: an edit made while the command runs may be seen or not, as before. But a build
+ * that starts later than PREFETCH_TTL_NS after the project was opened stats everything again,
+ * and so does every later build. The racy guard counts from the prefetch's start.
+ */
+#define PREFETCH_TTL_NS 500000000LL
+#define PREFETCH_THREADS 64
+
+typedef struct prefetch_thread prefetch_thread;
+
+struct prefetch {
+    const char *root;      /* borrowed from the project */
+    const char *cache_dir; /* borrowed from the project */
+    const char *python;    /* borrowed from the project */
+    int jobs;
+    int rc; /* a prefetch that failed is dropped */
+    ash_pcache *cache;
+    size_t count;         /* cache entries */
+    file_result *results; /* per cache entry: `fresh` when its stat matched */
+    int rootfd;
+    int64_t started_ns;  /* CLOCK_REALTIME, before the first stat */
+    int64_t opened_ns;   /* CLOCK_MONOTONIC, when the project was open */
+    ash_buf messages;    /* the parse cache's warnings, replayed by the build that uses it */
+    char *messages_path; /* the file they are about */
+    atomic_size_t next;
+    atomic_int failed;
+    pthread_t leader;
+    int started;
+    prefetch_thread *threads; /* PREFETCH_THREADS, each with the arena of its records */
+    atomic_size_t fresh;      /* entries taken */
+    /* the resolution cache, opened after the stats, and its warnings (about its file) */
+    ash_rescache *rcache;
+    ash_buf rcache_messages;
+    char *rcache_path;
+    /* the interpreter's facts, loaded after the stats when the cache directory exists */
+    int env_loaded;
+    int env_rc;
+    ash_envinfo *env;
+    ash_buf env_messages;
+};
+
+static int64_t mono_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return ns_of(t);
+}
+
+/* Stat entry `e` of the cache and take its records if the stat matches. 0 or ASH_ENOMEM. */
+static int prefetch_one(prefetch *f, size_t e, ash_buf *path, ash_imports_arena *arena)
+{
+    file_result *r = &f->results[e];
+    size_t len;
+    const char *rel = ash__pcache_path(f->cache, (long)e, &len);
+    ash__buf_clear(path);
+    if (ash__buf_put(path, rel, len) < 0) {
+        return ASH_ENOMEM;
+    }
+    struct stat st;
+    if (fstatat(f->rootfd, path->ptr, &st, 0) < 0 || S_ISDIR(st.st_mode)) {
+        return 0; /* the build looks again and says why */
+    }
+    r->stat = (ash_filestat){(uint64_t)st.st_size, ns_of(st.st_mtim), ns_of(st.st_ctim),
+                             (uint64_t)st.st_ino};
+    if (!ash__pcache_fresh(f->cache, (long)e, &r->stat)) {
+        return 0;
+    }
+    if (ash__pcache_imports_with(f->cache, (long)e, &r->imports, &r->messages, arena) < 0) {
+        ash__buf_clear(&r->messages);
+        return 0;
+    }
+    r->hash = *ash__pcache_hash(f->cache, (long)e);
+    ash__pcache_digest(f->cache, (long)e, &r->digest);
+    r->fresh = 1;
+    return 0;
+}
+
+/* One thread of the prefetch, with its own arena for the records it takes. */
+struct prefetch_thread {
+    prefetch *f;
+    ash_imports_arena arena;
+    pthread_t thread;
+};
+
+static void *prefetch_worker(void *arg)
+{
+    prefetch_thread *t = arg;
+    prefetch *f = t->f;
+    ash_buf path = ASH_BUF_INIT;
+    size_t n = f->count, fresh = 0;
+    for (;;) {
+        size_t e = atomic_fetch_add(&f->next, 1);
+        if (e >= n || atomic_load(&f->failed)) {
+            break;
+        }
+        if (prefetch_one(f, e, &path, &t->arena) < 0) {
+            atomic_store(&f->failed, 1);
+            break;
+        }
+        fresh += f->results[e].fresh;
+    }
+    atomic_fetch_add(&f->fresh, fresh);
+    ash__buf_free(&path);
+    return NULL;
+}
+
+/* Keep the parse cache's warnings (all about its file) for the build. */
+static void prefetch_diag(const char *path, const char *message, void *payload)
+{
+    prefetch *f = payload;
+    if (path && !f->messages_path) {
+        f->messages_path = ash__strdup(path);
+    }
+    buffer_diag(path, message, &f->messages);
+}
+
+/* The same for the resolution cache's. */
+static void prefetch_rdiag(const char *path, const char *message, void *payload)
+{
+    prefetch *f = payload;
+    if (path && !f->rcache_path) {
+        f->rcache_path = ash__strdup(path);
+    }
+    buffer_diag(path, message, &f->rcache_messages);
+}
+
+/* Open the cache, then stat its files, with helpers when there are cores to spare (one is
+ * git's) and enough files to pay for them; then load the interpreter's facts, which the build
+ * would load beside its own extraction, unless the cache directory is new. */
+static void *prefetch_leader(void *arg)
+{
+    prefetch *f = arg;
+    f->rc = ash__pcache_open(&f->cache, f->cache_dir, prefetch_diag, f);
+    size_t n = f->rc == 0 ? ash__pcache_count(f->cache) : 0;
+    if (f->rc == 0 && n) {
+        f->results = ash__calloc(n, sizeof(file_result));
+        f->count = f->results ? n : 0;
+        f->rootfd = open(f->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        f->rc = !f->results ? ASH_ENOMEM : f->rootfd < 0 ? ASH_EIO : 0;
+    }
+    if (f->rc == 0 && n) {
+        prefetch_thread *threads = f->threads;
+        int started = 1;
+        threads[0].f = f;
+        for (int t = 1; t < f->jobs && (size_t)t <= n / 1024 && t < PREFETCH_THREADS; t++) {
+            threads[started].f = f;
+            started += pthread_create(&threads[started].thread, NULL, prefetch_worker,
+                                      &threads[started]) == 0;
+        }
+        prefetch_worker(&threads[0]);
+        for (int t = 1; t < started; t++) {
+            pthread_join(threads[t].thread, NULL);
+        }
+        if (atomic_load(&f->failed)) {
+            f->rc = ASH_ENOMEM;
+        }
+    }
+    if (f->rc == 0 && n) {
+        if (ash__rescache_open(&f->rcache, f->cache_dir, prefetch_rdiag, f) < 0) {
+            f->rcache = NULL; /* the link opens it */
+            ash__buf_clear(&f->rcache_messages);
+        }
+        f->env_rc =
+            ash__envinfo_load(&f->env, f->python, f->cache_dir, buffer_diag, &f->env_messages);
+        f->env_loaded = 1;
+    }
+    return NULL;
+}
+
+/* Start the prefetch of `project` (an ash_project): called once git runs. A prefetch that
+ * cannot start leaves the build all the work. */
+static void start_prefetch(void *project)
+{
+    ash_project *p = project;
+    prefetch *f = ash__calloc(1, sizeof(*f));
+    if (!f) {
+        return;
+    }
+    struct timespec now;
+    clock_gettime(CLOCK_REALTIME, &now);
+    f->root = p->root;
+    f->cache_dir = p->cache_dir;
+    f->python = p->python;
+    f->jobs = p->jobs;
+    f->rootfd = -1;
+    f->started_ns = ns_of(now);
+    f->threads = ash__calloc(PREFETCH_THREADS, sizeof(prefetch_thread));
+    if (!f->threads || pthread_create(&f->leader, NULL, prefetch_leader, f) != 0) {
+        ash__free(f->threads);
+        ash__free(f);
+        return;
+    }
+    f->started = 1;
+    p->pre = f;
+}
+
+/* Wait for the prefetch; the seconds waited. */
+static double prefetch_join(prefetch *f)
+{
+    if (!f || !f->started) {
+        return 0;
+    }
+    int64_t t0 = mono_ns();
+    pthread_join(f->leader, NULL);
+    f->started = 0;
+    f->opened_ns = mono_ns();
+    return (double)(f->opened_ns - t0) / 1e9;
+}
+
+static void prefetch_free(prefetch *f)
+{
+    if (!f) {
+        return;
+    }
+    prefetch_join(f);
+    for (size_t i = 0; i < f->count; i++) {
+        ash_imports_free(f->results[i].imports);
+        ash__buf_free(&f->results[i].messages);
+    }
+    ash__free(f->results);
+    if (f->rootfd >= 0) {
+        close(f->rootfd);
+    }
+    ash__pcache_free(f->cache);
+    for (int t = 0; t < PREFETCH_THREADS; t++) {
+        ash__imports_arena_free(&f->threads[t].arena);
+    }
+    ash__free(f->threads);
+    ash__buf_free(&f->messages);
+    ash__free(f->messages_path);
+    ash__envinfo_free(f->env);
+    ash__buf_free(&f->env_messages);
+    ash__rescache_free(f->rcache);
+    ash__buf_free(&f->rcache_messages);
+    ash__free(f->rcache_path);
+    ash__free(f);
+}
+
+/* The project's prefetch if the build may use it (it is taken from the project either way). */
+static prefetch *prefetch_take(ash_project *p)
+{
+    prefetch *f = p->pre;
+    p->pre = NULL;
+    if (f && (f->rc < 0 || mono_ns() - f->opened_ns > PREFETCH_TTL_NS)) {
+        prefetch_free(f);
+        f = NULL;
+    }
+    return f;
+}
+
+/* Take what the prefetch found about `entry` for listed file `r`; 1 if there was something. */
+static int prefetched(build_ctx *b, long entry, file_result *r)
+{
+    if (!b->pre || entry < 0 || !b->pre->results || !b->pre->results[entry].fresh) {
+        return 0;
+    }
+    file_result *f = &b->pre->results[entry];
+    *r = *f;
+    memset(f, 0, sizeof(*f));
+    if (r->stat.mtime_ns >= b->racy_after || r->stat.ctime_ns >= b->racy_after) {
+        r->flags |= ASH_PCACHE_RACY;
+    }
+    return 1;
+}
+
 static int process(build_ctx *b, ash_extractor *ex, size_t i)
 {
     file_result *r = &b->results[i];
     const char *path = b->project->py_paths[i];
+    long entry = b->entries ? b->entries[i] : ash__pcache_find(b->cache, path);
+    if (prefetched(b, entry, r)) {
+        return 0;
+    }
     struct stat st;
     if (fstatat(b->rootfd, path, &st, 0) < 0) {
         if (errno == ENOENT || errno == ENOTDIR) {
@@ -436,11 +741,13 @@ static int process(build_ctx *b, ash_extractor *ex, size_t i)
     if (r->stat.mtime_ns >= b->racy_after || r->stat.ctime_ns >= b->racy_after) {
         r->flags |= ASH_PCACHE_RACY;
     }
-    long entry = ash__pcache_find(b->cache, path);
     if (entry >= 0 && ash__pcache_fresh(b->cache, entry, &r->stat)) {
         r->hash = *ash__pcache_hash(b->cache, entry);
-        if (ash__pcache_imports(b->cache, entry, &r->imports, &r->messages) == 0) {
+        if (ash__pcache_imports_with(b->cache, entry, &r->imports, &r->messages, NULL) == 0) {
             r->fresh = 1;
+            if (b->digests) {
+                ash__pcache_digest(b->cache, entry, &r->digest);
+            }
             return 0;
         }
         ash__buf_clear(&r->messages);
@@ -448,10 +755,27 @@ static int process(build_ctx *b, ash_extractor *ex, size_t i)
     return load_file(b, ex, i, entry);
 }
 
+/* The digest of a file's records when they were not taken whole from the parse cache. Records
+ * too large for the cache's encoding get none (their file is resolved on every run). */
+static int digest(build_ctx *b, size_t i, ash_buf *scratch)
+{
+    file_result *r = &b->results[i];
+    if (!b->digests || r->missing || r->fresh) {
+        return 0;
+    }
+    int rc = ash__pcache_digest_of(&r->digest, r->imports, r->messages.ptr, scratch);
+    if (rc == ASH_EINVAL) {
+        memset(&r->digest, 0, sizeof(r->digest));
+        return 0;
+    }
+    return rc;
+}
+
 static void *worker(void *arg)
 {
     build_ctx *b = arg;
     ash_extractor *ex;
+    ash_buf scratch = ASH_BUF_INIT;
     if (ash__extractor_new(&ex) < 0) {
         atomic_store(&b->failed, ASH_ENOMEM);
         return NULL;
@@ -463,11 +787,15 @@ static void *worker(void *arg)
             break;
         }
         int rc = process(b, ex, i);
+        if (rc == 0) {
+            rc = digest(b, i, &scratch);
+        }
         if (rc < 0) {
             atomic_store(&b->failed, rc);
             break;
         }
     }
+    ash__buf_free(&scratch);
     ash__extractor_free(ex);
     return NULL;
 }
@@ -475,8 +803,13 @@ static void *worker(void *arg)
 static int run_workers(build_ctx *b)
 {
     int jobs = b->project->jobs;
-    if ((size_t)jobs > b->project->py_count / 64 + 1) {
-        jobs = (int)(b->project->py_count / 64) + 1; /* threads cost more than small trees */
+    /* threads cost more than small trees (or files the prefetch left) */
+    size_t todo = b->project->py_count - (b->pre ? atomic_load(&b->pre->fresh) : 0);
+    if (todo > b->project->py_count) {
+        todo = 0; /* the cache held entries no longer listed */
+    }
+    if ((size_t)jobs > todo / 64 + 1) {
+        jobs = (int)(todo / 64) + 1;
     }
     pthread_t threads[64];
     int started = 0;
@@ -503,8 +836,9 @@ static void report(build_ctx *b)
     }
 }
 
-/* Write a new parse-cache generation if anything differs from the loaded one. */
-static void save_cache(build_ctx *b, const ash_graph *g)
+/* Write a new parse-cache generation if anything differs from the loaded one; 1 if that
+ * failed (and was reported), else 0. */
+static int save_cache(build_ctx *b, const ash_graph *g)
 {
     ash_project *p = b->project;
     int changed = g->node_count != ash__pcache_count(b->cache);
@@ -512,11 +846,11 @@ static void save_cache(build_ctx *b, const ash_graph *g)
         changed = !b->results[i].missing && (!b->results[i].fresh || b->results[i].flags);
     }
     if (!changed) {
-        return;
+        return 0;
     }
     ash_pcache_item *items = ash__calloc(g->node_count ? g->node_count : 1, sizeof(*items));
     if (!items) {
-        return;
+        return 0;
     }
     for (size_t i = 0, k = 0; i < p->py_count; i++) {
         file_result *r = &b->results[i];
@@ -526,229 +860,14 @@ static void save_cache(build_ctx *b, const ash_graph *g)
             k++;
         }
     }
+    int failed = 0;
     if (ash__cache_dir_prepare(p->cache_dir) < 0 ||
         ash__pcache_write(p->cache_dir, items, g->node_count) < 0) {
         ash__diag(p->diag, p->payload, NULL, "cannot write the parse cache: %s", ash_error_last());
+        failed = 1;
     }
     ash__free(items);
-}
-
-/* ---- resolution ---- */
-
-typedef struct unknown_name {
-    UT_hash_handle hh;
-    size_t count;
-    char name[];
-} unknown_name;
-
-typedef struct dist_entry {
-    UT_hash_handle hh;
-    uint32_t index; /* 1-based index in graph->dist_names */
-    char name[];
-} dist_entry;
-
-typedef struct link_ctx {
-    ash_graph *graph;
-    dist_entry *dists;
-    uint32_t from;
-    const ash_import *imp;
-    unknown_name *unknown;
-    size_t unknown_imports;
-} link_ctx;
-
-static int add_target(uint32_t target, ash_edge_kind kind, void *payload)
-{
-    link_ctx *l = payload;
-    return ash__graph_add_edge(l->graph, l->from, target, l->imp->line, kind, l->imp->flags);
-}
-
-/* Count an import of a module found nowhere: by its top-level name, or by its full name when
- * the project has the package but not the module. */
-static int note_unknown(link_ctx *l, const ash_resolution *res)
-{
-    const char *name = res->name;
-    size_t len = res->partial ? strlen(name) : strcspn(name, ".");
-    unknown_name *u;
-    HASH_FIND(hh, l->unknown, name, len, u);
-    if (!u) {
-        u = ash__calloc(1, sizeof(*u) + len + 1);
-        if (!u) {
-            return ash__error_oom();
-        }
-        memcpy(u->name, name, len);
-        ash__uthash_oom = 0;
-        HASH_ADD(hh, l->unknown, name, len, u);
-        if (ash__uthash_oom) {
-            ash__free(u);
-            return ash__error_oom();
-        }
-    }
-    u->count++;
-    l->unknown_imports++;
-    return 0;
-}
-
-static int by_count(const void *a, const void *b)
-{
-    const unknown_name *x = *(unknown_name *const *)a, *y = *(unknown_name *const *)b;
-    return x->count != y->count ? (x->count < y->count ? 1 : -1) : strcmp(x->name, y->name);
-}
-
-/* One line naming the most imported unknown modules. */
-static void report_unknown(ash_project *p, link_ctx *l)
-{
-    size_t n = HASH_COUNT(l->unknown), k = 0;
-    unknown_name **all = n ? ash__malloc(n * sizeof(*all)) : NULL;
-    if (all) {
-        unknown_name *u, *tmp;
-        HASH_ITER(hh, l->unknown, u, tmp)
-        {
-            all[k++] = u;
-        }
-        qsort(all, n, sizeof(*all), by_count);
-        ash_buf names = ASH_BUF_INIT;
-        for (k = 0; k < n && k < 8; k++) {
-            ash__buf_printf(&names, "%s%s", k ? ", " : "", all[k]->name);
-        }
-        if (n > 8) {
-            ash__buf_printf(&names, " and %zu more", n - 8);
-        }
-        ash__diag(p->diag, p->payload, NULL,
-                  "%zu imports of %zu modules found neither in the project, the standard library "
-                  "nor %s's site-packages: %s",
-                  l->unknown_imports, n, p->python, ash__buf_cstr(&names));
-        ash__buf_free(&names);
-    }
-    ash__free(all);
-}
-
-static void free_unknown(link_ctx *l)
-{
-    unknown_name *u, *tmp;
-    HASH_ITER(hh, l->unknown, u, tmp)
-    {
-        HASH_DEL(l->unknown, u);
-        ash__free(u);
-    }
-}
-
-/* Allocate the per-import origin arrays. */
-static int origins_alloc(ash_graph *g)
-{
-    size_t total = 0;
-    g->import_start = ash__calloc(g->node_count + 1, sizeof(uint32_t));
-    if (!g->import_start) {
-        return ash__error_oom();
-    }
-    for (size_t i = 0; i < g->node_count; i++) {
-        g->import_start[i] = (uint32_t)total;
-        total += ash_imports_count(g->imports[i]);
-    }
-    if (total >= UINT32_MAX) {
-        return ash__error(ASH_EINVAL, "too many imports: %zu", total);
-    }
-    g->import_start[g->node_count] = (uint32_t)total;
-    g->origins = ash__calloc(total ? total : 1, 1);
-    g->dists = ash__calloc(total ? total : 1, sizeof(uint32_t));
-    return g->origins && g->dists ? 0 : ash__error_oom();
-}
-
-/* Record where import `at` was found, interning its distribution name. */
-static int set_origin(link_ctx *l, size_t at, const ash_resolution *res)
-{
-    ash_graph *g = l->graph;
-    g->origins[at] = (uint8_t)res->origin;
-    if (!res->dist) {
-        return 0;
-    }
-    size_t len = strlen(res->dist);
-    dist_entry *d;
-    HASH_FIND(hh, l->dists, res->dist, len, d);
-    if (!d) {
-        void *names = g->dist_names;
-        size_t cap = g->dist_count;
-        if (ash__grow(&names, &cap, g->dist_count + 1, sizeof(char *)) < 0) {
-            return ASH_ENOMEM;
-        }
-        g->dist_names = names;
-        d = ash__calloc(1, sizeof(*d) + len + 1);
-        if (!d || !(g->dist_names[g->dist_count] = ash__strdup(res->dist))) {
-            ash__free(d);
-            return ash__error_oom();
-        }
-        memcpy(d->name, res->dist, len);
-        d->index = (uint32_t)++g->dist_count;
-        ash__uthash_oom = 0;
-        HASH_ADD(hh, l->dists, name, len, d);
-        if (ash__uthash_oom) {
-            ash__free(d);
-            return ash__error_oom();
-        }
-    }
-    g->dists[at] = d->index;
-    return 0;
-}
-
-static void free_dists(link_ctx *l)
-{
-    dist_entry *d, *tmp;
-    HASH_ITER(hh, l->dists, d, tmp)
-    {
-        HASH_DEL(l->dists, d);
-        ash__free(d);
-    }
-}
-
-static int link_graph(ash_project *p, ash_graph *g, const ash_envinfo *env)
-{
-    ash_resolver *r;
-    int rc = ash__resolver_new(&r, g->paths, g->node_count, p->roots, p->root_count, env);
-    if (rc < 0) {
-        return rc;
-    }
-    if (!p->config.roots_set) {
-        ash__resolver_check_roots(r, p->diag, p->payload);
-    }
-    link_ctx l = {.graph = g};
-    rc = origins_alloc(g);
-    g->modules = ash__calloc(g->node_count ? g->node_count : 1, sizeof(char *));
-    if (rc == 0 && !g->modules) {
-        rc = ash__error_oom();
-    }
-    for (size_t i = 0; rc == 0 && i < g->node_count; i++) {
-        if (!(g->modules[i] = ash__strdup(ash__resolver_module_name(r, (uint32_t)i)))) {
-            rc = ash__error_oom();
-        }
-    }
-    for (size_t i = 0; rc == 0 && i < g->node_count; i++) {
-        const ash_imports *imps = g->imports[i];
-        l.from = (uint32_t)i;
-        for (size_t k = 0; rc == 0 && k < ash_imports_count(imps); k++) {
-            ash_resolution res;
-            l.imp = ash_imports_get(imps, k);
-            g->stats.imports++;
-            rc = ash__resolve_import(r, l.from, l.imp, add_target, &l, &res);
-            if (rc < 0 || (rc = set_origin(&l, g->import_start[i] + k, &res)) < 0) {
-                break;
-            }
-            if (res.beyond_top) {
-                ash__diag(p->diag, p->payload, g->paths[i],
-                          "line %u: relative import beyond the top-level package; no edge",
-                          l.imp->line);
-            } else if (res.origin == ASH_ORIGIN_UNKNOWN && ash__envinfo_available(env) &&
-                       !(l.imp->flags & (ASH_IMPORT_OPTIONAL | ASH_IMPORT_TYPE_CHECKING))) {
-                rc = note_unknown(&l, &res);
-            }
-        }
-    }
-    if (rc == 0 && l.unknown_imports) {
-        report_unknown(p, &l);
-    }
-    g->stats.unresolved = l.unknown_imports;
-    free_unknown(&l);
-    free_dists(&l);
-    ash__resolver_free(r);
-    return rc;
+    return failed;
 }
 
 /* The graph's nodes: the listed files that exist, with their records and hashes. */
@@ -785,6 +904,47 @@ static int make_graph(ash_graph **out, build_ctx *b, size_t *count)
     return 0;
 }
 
+/* Resolve every import and link the graph, through the resolution cache when there is one. */
+static int link_graph(build_ctx *b, ash_graph *g, const ash_envinfo *env, int unwritable)
+{
+    ash_project *p = b->project;
+    ash_hash *digests = NULL;
+    if (b->digests) {
+        digests = ash__calloc(g->node_count ? g->node_count : 1, sizeof(ash_hash));
+        if (!digests) {
+            return ash__error_oom();
+        }
+        for (size_t i = 0, k = 0; i < p->py_count; i++) {
+            if (!b->results[i].missing) {
+                digests[k++] = b->results[i].digest;
+            }
+        }
+    }
+    ash_rescache *opened = NULL;
+    if (b->digests && b->pre && b->pre->rcache) {
+        /* opened beside the listing: its warnings come where opening it would give them */
+        opened = b->pre->rcache;
+        b->pre->rcache = NULL;
+        replay(p, b->pre->rcache_path, &b->pre->rcache_messages);
+    }
+    ash_link_options o = {
+        .roots = p->roots,
+        .root_count = p->root_count,
+        .check_roots = !p->config.roots_set,
+        .env = env,
+        .python = p->python,
+        .cache_dir = b->digests ? p->cache_dir : NULL,
+        .cache = opened,
+        .digests = digests,
+        .cache_unwritable = unwritable,
+        .diag = p->diag,
+        .payload = p->payload,
+    };
+    int rc = ash__link(g, &o);
+    ash__free(digests);
+    return rc;
+}
+
 /* The interpreter probe, run beside extraction: it is a process start and a site-packages scan
  * (half a second and more), which extraction can hide. Its warnings wait for the join. */
 typedef struct env_job {
@@ -794,6 +954,7 @@ typedef struct env_job {
     ash_buf messages;
     pthread_t thread;
     int started;
+    int preloaded; /* env, rc and messages came with the prefetch */
 } env_job;
 
 static void *env_thread(void *arg)
@@ -808,12 +969,16 @@ static int env_finish(env_job *j)
 {
     if (j->started) {
         pthread_join(j->thread, NULL);
-    } else {
+    } else if (!j->preloaded) {
         env_thread(j);
     }
     replay(j->project, NULL, &j->messages);
     ash__buf_free(&j->messages);
-    return j->rc;
+    /* the message of a failure on another thread is that thread's: say it again here */
+    return j->rc < 0 ? ash__error(j->rc, "%s",
+                                  j->rc == ASH_ENOMEM ? "out of memory"
+                                                      : "cannot learn the interpreter's modules")
+                     : 0;
 }
 
 int ash_graph_build(ash_graph **out, ash_project *p)
@@ -822,18 +987,33 @@ int ash_graph_build(ash_graph **out, ash_project *p)
     struct timespec now, t0, t1;
     clock_gettime(CLOCK_REALTIME, &now);
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    build_ctx b = {.project = p, .rootfd = -1, .racy_after = ns_of(now) - 1000000000LL};
+    build_ctx b = {.project = p,
+                   .rootfd = -1,
+                   .digests = p->cache_dir != NULL,
+                   .racy_after = ns_of(now) - 1000000000LL};
     env_job env = {.project = p};
     ash_graph *g = NULL;
     size_t count = 0;
-    int rc = ash__pcache_open(&b.cache, p->cache_dir, p->diag, p->payload);
-    if (rc < 0) {
+    int rc = 0;
+    if ((b.pre = prefetch_take(p)) != NULL) {
+        /* its cache and warnings stand for the ones opening it now would give */
+        b.cache = b.pre->cache;
+        b.pre->cache = NULL;
+        replay(p, b.pre->messages_path, &b.pre->messages);
+        b.racy_after = b.pre->started_ns - 1000000000LL < b.racy_after
+                           ? b.pre->started_ns - 1000000000LL
+                           : b.racy_after;
+    } else if ((rc = ash__pcache_open(&b.cache, p->cache_dir, p->diag, p->payload)) < 0) {
         return rc;
     }
     b.results = ash__calloc(p->py_count ? p->py_count : 1, sizeof(file_result));
-    if (!b.results) {
+    b.entries = ash__pcache_count(b.cache) ? ash__malloc(p->py_count * sizeof(long) + 1) : NULL;
+    if (!b.results || (ash__pcache_count(b.cache) && !b.entries)) {
         rc = ash__error_oom();
         goto done;
+    }
+    if (b.entries) {
+        ash__pcache_match(b.cache, p->py_paths, p->py_count, b.entries);
     }
     b.rootfd = open(p->root, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (b.rootfd < 0) {
@@ -843,7 +1023,14 @@ int ash_graph_build(ash_graph **out, ash_project *p)
     if (p->cache_dir) {
         ash__cache_dir_prepare(p->cache_dir); /* the probe caches its answer there */
     }
-    env.started = pthread_create(&env.thread, NULL, env_thread, &env) == 0;
+    if (b.pre && b.pre->env_loaded) {
+        env = (env_job){.project = p, .env = b.pre->env, .rc = b.pre->env_rc, .preloaded = 1};
+        env.messages = b.pre->env_messages;
+        b.pre->env = NULL;
+        b.pre->env_messages = (ash_buf)ASH_BUF_INIT;
+    } else {
+        env.started = pthread_create(&env.thread, NULL, env_thread, &env) == 0;
+    }
     rc = run_workers(&b);
     int env_rc = env_finish(&env);
     env.started = 0;
@@ -855,10 +1042,14 @@ int ash_graph_build(ash_graph **out, ash_project *p)
     if ((rc = make_graph(&g, &b, &count)) < 0) {
         goto done;
     }
-    if (p->cache_dir) {
-        save_cache(&b, g);
+    for (int t = 0; b.pre && t < PREFETCH_THREADS && rc == 0; t++) {
+        rc = ash__imports_arena_move(&g->arena, &b.pre->threads[t].arena);
     }
-    if ((rc = link_graph(p, g, env.env)) < 0 || (rc = ash__graph_finish(g)) < 0) {
+    if (rc < 0) {
+        goto done;
+    }
+    int unwritable = p->cache_dir ? save_cache(&b, g) : 0;
+    if ((rc = link_graph(&b, g, env.env, unwritable)) < 0 || (rc = ash__graph_finish(g)) < 0) {
         goto done;
     }
     g->stats.files = g->node_count;
@@ -867,8 +1058,10 @@ int ash_graph_build(ash_graph **out, ash_project *p)
     g->stats.cached = g->node_count - g->stats.read;
     g->stats.edges = g->edge_count;
     g->stats.list_seconds = p->list_seconds;
-    g->stats.extract_seconds =
-        (double)(t1.tv_sec - t0.tv_sec) + (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    /* the prefetch's wait after the listing was extraction too */
+    g->stats.extract_seconds = p->prefetch_seconds + (double)(t1.tv_sec - t0.tv_sec) +
+                               (double)(t1.tv_nsec - t0.tv_nsec) / 1e9;
+    p->prefetch_seconds = 0;
     g->stats.link_seconds = seconds_since(&t1);
     *out = g;
     g = NULL;
@@ -881,11 +1074,13 @@ done:
         ash__buf_free(&b.results[i].messages);
     }
     ash__free(b.results);
+    ash__free(b.entries);
     if (b.rootfd >= 0) {
         close(b.rootfd);
     }
     ash__pcache_free(b.cache);
+    ash_graph_free(g); /* before the prefetch: its imports may live in the prefetch's arenas */
+    prefetch_free(b.pre);
     ash__envinfo_free(env.env);
-    ash_graph_free(g);
     return rc;
 }

@@ -209,7 +209,7 @@ void ash__resolver_free(ash_resolver *r)
         HASH_DEL(r->memo, m);
         modinfo_free(m);
     }
-    for (size_t i = 0; i < r->count; i++) {
+    for (size_t i = 0; r->files && i < r->count; i++) {
         ash__free(r->files[i].module);
         ash__free(r->files[i].package);
         ash__free(r->files[i].basedir);
@@ -622,6 +622,14 @@ const char *ash__resolver_module_name(ash_resolver *r, uint32_t i)
     return file_context(r, i, &f) == 0 ? f->module : "";
 }
 
+int ash__resolver_module(ash_resolver *r, uint32_t i, const char **out)
+{
+    file_ctx *f;
+    int rc = file_context(r, i, &f);
+    *out = rc == 0 ? f->module : "";
+    return rc;
+}
+
 /* ---- imports ---- */
 
 /* The absolute name of a relative import into r->name; 0, 1 if beyond the top, ENOMEM. */
@@ -903,12 +911,13 @@ static long root_index(const ash_resolver *r, path_entry *roots, const char *pat
     return e ? (long)e->index : -1;
 }
 
-void ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload)
+int ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload)
 {
+    int rc = ASH_ENOMEM;
     top_entry *seen = NULL, *e, *tmp;
     path_entry *roots = NULL, *items = ash__calloc(r->root_count + 1, sizeof(path_entry));
     if (!items) {
-        return;
+        return ash__error_oom();
     }
     for (size_t k = 0; k < r->root_count; k++) {
         path_entry *have;
@@ -968,6 +977,7 @@ void ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload)
             }
         }
     }
+    rc = 0;
 done:
     HASH_ITER(hh, seen, e, tmp)
     {
@@ -976,4 +986,5 @@ done:
     }
     HASH_CLEAR(hh, roots);
     ash__free(items);
+    return rc == 0 ? 0 : ash__error_oom();
 }

@@ -13,6 +13,12 @@
 #include "envinfo.h"
 #include "util.h"
 
+/* The version of what resolution answers for the same inputs: the resolution cache
+ * (rescache.h) trusts only answers of its own version. Bump it with any change here, in
+ * resolve.c, or in envinfo.c's classification that can change a module name, an edge or an
+ * origin. */
+#define ASH_RESOLVER_VERSION 1u
+
 typedef struct ash_resolver ash_resolver;
 
 /*
@@ -47,9 +53,12 @@ int ash__resolve_import(ash_resolver *r, uint32_t from, const ash_import *imp, a
 
 /* The dotted module name of node `i` ("" if it is not importable by name); borrowed. */
 const char *ash__resolver_module_name(ash_resolver *r, uint32_t i);
+/* The same into `*out`, telling a failure (ASH_ENOMEM) from a file without a name. */
+int ash__resolver_module(ash_resolver *r, uint32_t i, const char **out);
 
-/* Warn about top-level modules that more than one source root provides. */
-void ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload);
+/* Warn about top-level modules that more than one source root provides. 0, or ASH_ENOMEM when
+ * some warning may be missing. */
+int ash__resolver_check_roots(ash_resolver *r, ash_diag_fn diag, void *payload);
 
 /* Detect source roots from the file list: "" (the project root), "src" when present,
  * distribution roots (directories holding pyproject.toml, setup.py or setup.cfg, or their

@@ -114,6 +114,21 @@ int ash__read_file(char **out, size_t *len, const char *path, size_t limit);
 /* The same for an open descriptor; `path` names it in messages. */
 int ash__read_fd(char **out, size_t *len, int fd, const char *path, size_t limit);
 
+/* A whole file in memory, read-only: mapped (the page cache's own pages, neither copied nor
+ * zeroed: for the large cache files read on every run), or read where it cannot be mapped. */
+typedef struct ash_mapped {
+    const char *data; /* `len` bytes; NULL when nothing is held */
+    size_t len;
+    int mapped; /* 1: munmap it; 0: ash__free it */
+} ash_mapped;
+
+/* Map the file at `path` into `*out` (reset first). Only our own writers, which replace files
+ * by renaming (ash__write_atomic), may write the files mapped this way: a file truncated in
+ * place under a mapping faults its reader (as git's index does). 0, ASH_EIO or ASH_ENOMEM. */
+int ash__map_file(ash_mapped *out, const char *path);
+/* Release what `m` holds and reset it; an empty one is left as it is. */
+void ash__unmap_file(ash_mapped *m);
+
 /* Replace the file at `path` with data[0..len) so that a reader sees the old file or the new
  * one, never a part: a temporary file beside it (O_EXCL, not following links), fsync, rename,
  * fsync of the directory. 0 or ASH_EIO. */

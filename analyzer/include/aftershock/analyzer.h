@@ -149,9 +149,9 @@ typedef struct ash_project_options {
     /** Interpreter used to classify stdlib/third-party modules; NULL: config, $VIRTUAL_ENV,
      *  then `python3` on PATH. */
     const char *python;
-    /** Directory of the parse cache; NULL: `.aftershock` under the root. */
+    /** Directory of the parse and resolution caches; NULL: `.aftershock` under the root. */
     const char *cache_dir;
-    int no_cache; /**< neither read nor write the parse cache */
+    int no_cache; /**< neither read nor write the parse and resolution caches */
     int jobs;     /**< extraction threads; 0: the number of online CPUs */
     ash_diag_fn diag;
     void *payload;
@@ -189,8 +189,11 @@ typedef struct ash_edge {
 
 /**
  * Build the import graph of `project`: extract every file's imports (using and refreshing the
- * parse cache), resolve them, and link the files. Warnings go to the project's `diag`. The
- * graph borrows nothing from the project and may outlive it.
+ * parse cache), resolve them (using and refreshing the resolution cache, which answers for a
+ * file while its imports, the set of files, the source roots and the interpreter's facts are
+ * unchanged), and link the files. Warnings go to the project's `diag`. The graph borrows
+ * nothing from the project and may outlive it. The first build after `ash_project_open`
+ * takes the stats made while the files were listed, if it starts within half a second.
  */
 ASH_API int ash_graph_build(ash_graph **out, ash_project *project);
 
