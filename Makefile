@@ -15,8 +15,8 @@ CMAKE_FLAGS += -DASH_WERROR=ON
 WHEEL_FLAGS += -C cmake.define.ASH_WERROR=ON
 endif
 
-.PHONY: all setup build asan wheel test test-unit test-integration test-python demo bench \
-	bench-peers bench-run clean format
+.PHONY: all setup build asan wheel test test-unit test-integration test-python demo bench clean \
+	format
 
 all: build
 
@@ -41,7 +41,8 @@ wheel: third_party/.python-deps
 	@rm -f $(WHEEL_DIR)/aftershock-*.whl
 	$(PYTHON) -m pip wheel . --no-deps -q --disable-pip-version-check -w $(WHEEL_DIR) $(WHEEL_FLAGS)
 
-test: setup build asan test-unit test-integration test-python
+# Under CI=true, also a short bounded fuzzing pass (about two minutes with the build).
+test: setup build asan test-unit test-integration test-python $(if $(filter true,$(CI)),fuzz-ci)
 
 test-unit:
 	ctest --test-dir $(ASAN_BUILD) --output-on-failure -j $(JOBS)
@@ -60,29 +61,30 @@ test-python: wheel
 demo: setup build
 	@bash examples/demo.sh $(BUILD)/aftershock
 
-# Per-core extraction throughput on the interpreter's standard library (files in memory), then
-# `aftershock graph` cold and warm beside `git status` on generated monorepos of 1k, 10k and
-# 100k files (BENCH_ARGS adds --corpus DIR... or other graph_bench.py options).
+# libFuzzer (clang): every target of fuzz/ for FUZZ_SECONDS each ($(JOBS) at once), built in
+# $(FUZZ_BUILD), corpora kept in $(FUZZ_BUILD)/corpus/<target>, seeds from the fixtures and a
+# run of $(BUILD)/aftershock on examples/demo. Fails on any crash, naming the reproducer.
+# FUZZ_TARGETS="toml result" runs some only; CI runs `make fuzz FUZZ_SECONDS=10`.
+FUZZ_BUILD ?= build-fuzz
+FUZZ_SECONDS ?= 60
+FUZZ_TARGETS ?=
+.PHONY: fuzz fuzz-ci
+fuzz-ci:
+	@$(MAKE) --no-print-directory fuzz FUZZ_SECONDS=10
+
+fuzz: build
+	@CC=clang cmake -S . -B $(FUZZ_BUILD) -DCMAKE_BUILD_TYPE=RelWithDebInfo -DASH_FUZZ=ON \
+	    -DASH_TESTS=OFF $(CMAKE_FLAGS) >/dev/null
+	@cmake --build $(FUZZ_BUILD) -j $(JOBS) --target fuzz_targets
+	@FUZZ_JOBS=$(JOBS) PYTHON=$(PYTHON) bash fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS) \
+	    $(BUILD)/aftershock $(FUZZ_TARGETS)
+
+# Every benchmark, aftershock beside its peers (ruff, tach, grimp, pydeps, pytest, pytest-xdist,
+# pytest-testmon, git status), written to benchmarks/RESULTS.md; about 40 minutes. BENCH_ARGS
+# passes options to benchmarks/run: --only peers,suite, --runs N, --quick, --help.
 bench: setup build
 	@cmake --build $(BUILD) --target extract_bench >/dev/null
-	@$(PYTHON) -c 'import os, sysconfig; root = sysconfig.get_paths()["stdlib"]; \
-	    print("\n".join(os.path.join(d, f) for d, s, fs in os.walk(root) \
-	    if "site-packages" not in d for f in fs if f.endswith(".py")))' > $(BUILD)/stdlib-files.txt
-	@echo "extraction on the standard library, one thread:"
-	@$(BUILD)/extract_bench $(BUILD)/stdlib-files.txt 5
-	$(PYTHON) benchmarks/graph_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
-
-# `aftershock graph` beside ruff analyze graph, tach map, grimp and pydeps (pinned in
-# benchmarks/requirements-peers.txt, installed into benchmarks/.work/peers-venv) on generated
-# monorepos and downloaded sdists (BENCH_ARGS adds --runs N, --sizes, --sdists, -v ...).
-bench-peers: setup build
-	$(PYTHON) benchmarks/peers_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
-
-# `aftershock run` beside pytest and pytest-xdist on a generated suite of 2000 test modules:
-# cold, cached, after a one-line change in a leaf or a core module, batches beside --isolate
-# (BENCH_ARGS adds --runs N, --cov, --modules N or other run_bench.py options).
-bench-run: setup build
-	$(PYTHON) benchmarks/run_bench.py --bin $(BUILD)/aftershock $(BENCH_ARGS)
+	$(PYTHON) benchmarks/run --bin $(BUILD)/aftershock $(BENCH_ARGS)
 
 clean:
 	rm -rf $(BUILD) $(ASAN_BUILD) $(VENV) $(WHEEL_DIR)

@@ -1,0 +1,4 @@
+﻿import bom_mod
+from x import (
+    y,
+)

@@ -1,0 +1,4 @@
+# -*- coding: latin-1 -*-
+# café
+import café_mod
+import os

@@ -1,0 +1,3 @@
+# coding: utf-7
+import a
++AGk-mport b

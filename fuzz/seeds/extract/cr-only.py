@@ -1,0 +1,1 @@
+import aimport bfrom c import (d, e)

@@ -1,0 +1,3 @@
+import good
+ÿþ bad utf-8
+import after_bad
