@@ -37,15 +37,92 @@ static int as_path(char **rel, const char **rest, const char *arg, const char *r
     return r && !*rel ? ash__error_oom() : 0;
 }
 
+/* pytest options (its own and common plugins') that take no value. */
+static const char *const flags[] = {
+    "--cache-clear",
+    "--co",
+    "--collect-only",
+    "--cov-append",
+    "--cov-branch",
+    "--disable-pytest-warnings",
+    "--disable-warnings",
+    "--doctest-continue-on-failure",
+    "--doctest-modules",
+    "--exitfirst",
+    "--failed-first",
+    "--ff",
+    "--fixtures",
+    "--fixtures-per-test",
+    "--full-trace",
+    "--funcargs",
+    "--help",
+    "--keep-duplicates",
+    "--last-failed",
+    "--lf",
+    "--looponfail",
+    "--markers",
+    "--new-first",
+    "--nf",
+    "--no-cov",
+    "--no-cov-on-fail",
+    "--no-header",
+    "--no-showlocals",
+    "--no-summary",
+    "--noconftest",
+    "--pdb",
+    "--quiet",
+    "--runxfail",
+    "--setup-only",
+    "--setup-plan",
+    "--setup-show",
+    "--showlocals",
+    "--stepwise",
+    "--stepwise-skip",
+    "--strict",
+    "--strict-config",
+    "--strict-markers",
+    "--sw",
+    "--sw-skip",
+    "--trace",
+    "--verbose",
+    "--version",
+};
+
+/*
+ * Does the argument after option `arg` belong to it? Yes for an option that may take a
+ * separate value (`--ignore PATH`, `--deselect ID`, `-k EXPR`, `--cov SRC`), and for any option
+ * not known to be a flag: taking a plugin option's value for a path would narrow the
+ * selection to it and skip modules pytest runs; taking a path for a value only runs more.
+ */
+static int takes_next(const char *arg)
+{
+    if (arg[0] != '-' || strchr(arg, '=')) {
+        return 0; /* not an option, or its value is attached */
+    }
+    if (arg[1] != '-') {
+        /* -v, -vvx: flags only; -k EXPR, -vk EXPR: the value follows; -kEXPR: attached */
+        size_t n = strspn(arg + 1, "vqxslhVf");
+        return arg[1 + n] != '\0' && arg[2 + n] == '\0';
+    }
+    for (size_t i = 0; i < ASH_ARRAY_SIZE(flags); i++) {
+        if (strcmp(arg, flags[i]) == 0) {
+            return 0;
+        }
+    }
+    return arg[2] != '\0'; /* "--" alone ends the options */
+}
+
 static int split_args(ash_session *s, const ash_session_options *o)
 {
     const char *root = ash_project_root(s->project);
-    int rc = 0;
+    int rc = 0, value_next = 0;
     for (size_t i = 0; rc == 0 && i < o->pytest_arg_count; i++) {
         const char *arg = o->pytest_args[i];
-        char *rel;
-        const char *rest;
-        if ((rc = as_path(&rel, &rest, arg, root)) < 0) {
+        char *rel = NULL;
+        const char *rest = NULL;
+        int is_value = value_next && arg[0] != '-';
+        value_next = takes_next(arg);
+        if (!is_value && (rc = as_path(&rel, &rest, arg, root)) < 0) {
             break;
         }
         if (!rel) {

@@ -10,6 +10,7 @@
 #include "names.h"
 #include "project.h"
 
+#include <fnmatch.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,28 +81,33 @@ static int base_dir(ash_buf *out, const ash_graph *g, const char *path, ash_suit
     return rc < 0 ? rc : ash__buf_puts(out, "");
 }
 
-/* `-p name` / `-pname` arguments (and addopts) naming a module of the project. */
-static int plugin_nodes(uint32_t **out, size_t *count, const ash_suite *s, char *const *args,
-                        size_t nargs, const char *addopts)
+/* The user's pytest arguments, then addopts' words, into `words`. */
+static int option_words(ash_strings *words, char *const *args, size_t nargs, const char *addopts)
 {
-    ash_strings words = {0};
     int rc = 0;
     for (size_t i = 0; rc == 0 && i < nargs; i++) {
-        rc = ash__strings_add(&words, args[i], strlen(args[i]));
+        rc = ash__strings_add(words, args[i], strlen(args[i]));
     }
     for (const char *p = addopts; rc == 0 && *p;) {
         p += strspn(p, " \t\n");
         size_t n = strcspn(p, " \t\n");
-        rc = n ? ash__strings_add(&words, p, n) : 0;
+        rc = n ? ash__strings_add(words, p, n) : 0;
         p += n;
     }
+    return rc;
+}
+
+/* `-p name` / `-pname` arguments (and addopts) naming a module of the project. */
+static int plugin_nodes(uint32_t **out, size_t *count, const ash_suite *s, const ash_strings *words)
+{
     *out = NULL;
     *count = 0;
     size_t cap = 0;
-    for (size_t i = 0; rc == 0 && i < words.count; i++) {
-        const char *w = words.items[i], *name = NULL;
-        if (strcmp(w, "-p") == 0 && i + 1 < words.count) {
-            name = words.items[++i];
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < words->count; i++) {
+        const char *w = words->items[i], *name = NULL;
+        if (strcmp(w, "-p") == 0 && i + 1 < words->count) {
+            name = words->items[++i];
         } else if (strncmp(w, "-p", 2) == 0 && w[2] && w[2] != '-') {
             name = w + 2;
         }
@@ -119,8 +125,71 @@ static int plugin_nodes(uint32_t **out, size_t *count, const ash_suite *s, char 
             (*out)[(*count)++] = (uint32_t)k;
         }
     }
-    ash__strings_free(&words);
     return rc;
+}
+
+/* What `--ignore PATH` and `--ignore-glob GLOB` (either spelling, in the arguments or addopts)
+ * keep pytest from collecting: paths relative to the root, and globs made absolute from the
+ * start directory, matched as pytest does (fnmatch against the whole path). */
+typedef struct ignores {
+    ash_strings paths, globs;
+} ignores;
+
+static int collect_ignores(ignores *out, const ash_strings *words, const char *root,
+                           const char *start)
+{
+    int rc = 0;
+    for (size_t i = 0; rc == 0 && i < words->count; i++) {
+        const char *w = words->items[i], *value = NULL;
+        int glob = 0;
+        for (int g = 0; g < 2 && !value; g++) {
+            const char *opt = g ? "--ignore-glob" : "--ignore";
+            size_t n = strlen(opt);
+            if (strcmp(w, opt) == 0 && i + 1 < words->count) {
+                value = words->items[++i];
+            } else if (strncmp(w, opt, n) == 0 && w[n] == '=') {
+                value = w + n + 1;
+            }
+            glob = g;
+        }
+        if (!value || !*value) {
+            continue;
+        }
+        ash_buf abs = ASH_BUF_INIT;
+        rc = value[0] == '/'
+                 ? ash__buf_puts(&abs, value)
+                 : ash__buf_printf(&abs, "%s%s%s/%s", root, *start ? "/" : "", start, value);
+        if (rc == 0 && glob) {
+            rc = ash__strings_add(&out->globs, abs.ptr, abs.len);
+        } else if (rc == 0) {
+            char *real = realpath(abs.ptr, NULL);
+            const char *rel = real ? ash__path_below(root, real) : NULL;
+            rc = rel ? ash__strings_add(&out->paths, rel, strlen(rel)) : 0;
+            free(real); /* from realpath: the C library's allocator */
+        }
+        ash__buf_free(&abs);
+    }
+    return rc;
+}
+
+static int is_ignored(const ignores *ig, const char *root, const char *path)
+{
+    for (size_t i = 0; i < ig->paths.count; i++) {
+        if (!*ig->paths.items[i] || strcmp(ig->paths.items[i], path) == 0 ||
+            ash__path_below(ig->paths.items[i], path)) {
+            return 1;
+        }
+    }
+    if (ig->globs.count) {
+        char full[4096];
+        snprintf(full, sizeof(full), "%s/%s", root, path);
+        for (size_t i = 0; i < ig->globs.count; i++) {
+            if (fnmatch(ig->globs.items[i], full, 0) == 0) {
+                return 1;
+            }
+        }
+    }
+    return 0;
 }
 
 /* Content hash of root/rel, or zeros when it cannot be read. */
@@ -462,7 +531,8 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
     uint8_t *unresolved = NULL;
     uint32_t *plugins = NULL;
     size_t plugin_count = 0;
-    ash_strings conftests = {0};
+    ash_strings conftests = {0}, words = {0};
+    ignores ignored = {{0}, {0}};
     path_dirs dirs = {NULL, NULL};
     int rc = env_key(s, project, o);
     if (rc == 0) {
@@ -485,8 +555,14 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
         rc = load_data(s, project);
     }
     if (rc == 0) {
-        rc = plugin_nodes(&plugins, &plugin_count, s, o->pytest_args, o->pytest_arg_count,
+        rc = option_words(&words, o->pytest_args, o->pytest_arg_count,
                           s->pytest.addopts ? s->pytest.addopts : "");
+    }
+    if (rc == 0) {
+        rc = plugin_nodes(&plugins, &plugin_count, s, &words);
+    }
+    if (rc == 0) {
+        rc = collect_ignores(&ignored, &words, root, o->start ? o->start : "");
     }
     if (rc == 0) {
         rc = unresolved_nodes(&unresolved, s, ash__project_envinfo(project));
@@ -497,7 +573,8 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
     for (size_t i = 0; rc == 0 && i < n; i++) {
         const char *path = ash_graph_node_path(g, i);
         size_t len = strlen(path);
-        if (len < 3 || strcmp(path + len - 3, ".py") != 0 || !selected(&s->pytest, path, o)) {
+        if (len < 3 || strcmp(path + len - 3, ".py") != 0 || !selected(&s->pytest, path, o) ||
+            is_ignored(&ignored, root, path)) {
             continue;
         }
         ash_test_module *m = &s->modules[s->count];
@@ -515,8 +592,11 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
             rc = ash__pytest_conftests(&conftests, &s->pytest, path, node_exists, (void *)g);
         }
         for (size_t k = 0; rc == 0 && k < conftests.count; k++) {
-            rc = add_input(s, ASH_INPUT_CONFTEST, ash_graph_find(g, conftests.items[k]));
-            m->unresolved |= unresolved[s->inputs[s->input_count - 1].node];
+            long node = ash_graph_find(g, conftests.items[k]);
+            rc = add_input(s, ASH_INPUT_CONFTEST, node);
+            if (rc == 0 && node >= 0) {
+                m->unresolved |= unresolved[node];
+            }
         }
         for (size_t k = 0; rc == 0 && k < plugin_count; k++) {
             rc = add_input(s, ASH_INPUT_PLUGIN, plugins[k]);
@@ -536,6 +616,9 @@ int ash__suite_build(ash_suite *s, ash_project *project, ash_pytest_config *pyte
     ash__names_free(&dirs.memo);
     ash__free(plugins);
     ash__free(unresolved);
+    ash__strings_free(&words);
+    ash__strings_free(&ignored.paths);
+    ash__strings_free(&ignored.globs);
     if (rc < 0) {
         ash__suite_free(s);
     }

@@ -423,3 +423,37 @@ def test_under_pre_commit_the_hook_environment_is_not_the_interpreter(
     assert proc.returncode == 0, proc.stderr
     assert not marker.exists()
     assert len(ran(proc)) == 4
+
+
+@pytest.mark.parametrize("args", [
+    ["--ignore", "tests/test_other.py"],
+    ["--ignore=tests/test_other.py"],
+    ["--ignore-glob=*/test_oth*.py"],
+    ["-v", "--tb", "short", "--ignore", "tests/test_other.py"],
+    ["--unknown-plugin-option", "tests/test_core.py", "--ignore", "tests/test_other.py"],
+])
+def test_ignored_modules_are_not_selected_and_option_values_are_not_paths(project, ash, args):
+    # the path after an option is its value, not a selection: the other three modules run,
+    # the ignored one does not (a plugin option pytest does not know is its error, reported)
+    proc = ash(project, "run", "--", *args)
+    if "--unknown-plugin-option" in args:
+        assert proc.returncode == 1 and "unrecognized arguments" in proc.stdout
+        assert set(ran(proc)) == {"tests/api/test_api.py", "tests/test_core.py",
+                                  "tests/test_leaf.py"}
+        return
+    assert proc.returncode == 0, proc.stderr
+    assert set(ran(proc)) == {"tests/api/test_api.py", "tests/test_core.py", "tests/test_leaf.py"}
+    assert "tests/test_other.py" not in proc.stdout + proc.stderr
+
+
+def test_ignore_in_addopts_and_deselect(project, ash):
+    pyproject = project / "pyproject.toml"
+    pyproject.write_text(pyproject.read_text().replace(
+        'pythonpath = ["src"]', 'pythonpath = ["src"]\naddopts = "--ignore=tests/test_other.py"'))
+    assert set(ran(ash(project, "run", check=0))) == {
+        "tests/api/test_api.py", "tests/test_core.py", "tests/test_leaf.py"}
+    # --deselect ID: its module still runs (its other tests), and so do all the others
+    proc = ash(project, "run", "--force", "--", "--deselect", "tests/test_core.py::test_skip",
+               check=0)
+    assert set(ran(proc)) == {"tests/api/test_api.py", "tests/test_core.py", "tests/test_leaf.py"}
+    assert "3 passed, 1 deselected" in proc.stdout or "3 passed" in proc.stdout

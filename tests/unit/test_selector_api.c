@@ -8,7 +8,10 @@
 
 #include "aftershock/selector.h"
 
+#include "alloc_hook.h"
+
 #include <cmocka.h>
+#include <tree_sitter/api.h>
 
 static ash_selection *open_selection(void)
 {
@@ -106,12 +109,64 @@ static void test_results_recorded_then_replayed(void **state)
     unsetenv("AFTERSHOCK_CACHE_DIR");
 }
 
+/* One of everything the bindings do: open a selection (config, files, parse, resolve, graph,
+ * suite, keys), ask what a change affects and why, record a result and close. */
+static int use_selection(void *payload)
+{
+    char **chain = payload;
+    ash_project_options po = {
+        .root = tmp_root, .python = "/nonexistent/python", .no_cache = 1, .jobs = 1};
+    ash_selection_options so = {.project = &po};
+    ash_selection *s = NULL;
+    ash_results *r = NULL;
+    const char *changed[] = {"src/app/core.py"};
+    ash_reason reasons[2];
+    static const char ok[] = "ASHW 1\nmodule tests/test_core.py\ncounts 1 0 0 0 0 0\nend\n";
+    int rc = ash_selection_open(&s, &so);
+    if (rc == 0 && (rc = ash_selection_affected(s, changed, 1, NULL, 0, 0, reasons, NULL)) >= 0) {
+        rc = rc == 2 ? ash_selection_why(s, 1, "src/app/core.py", chain) : ASH_ERROR;
+    }
+    if (rc == 0 && (rc = ash_results_open(&r, s)) == 0) {
+        rc = ash_results_record(r, 0, ok, sizeof(ok) - 1);
+        int closed = ash_results_close(r);
+        rc = rc ? rc : closed;
+    }
+    ash_selection_free(s);
+    return rc;
+}
+
+static int check_chain(void *payload, int rc)
+{
+    char **chain = payload;
+    int wrong = rc == 0 && (!*chain || strcmp(*chain, "tests/test_leaf.py:1\nsrc/app/leaf.py:1\n"
+                                                      "src/app/core.py\n") != 0);
+    ash_free(*chain);
+    *chain = NULL;
+    return wrong;
+}
+
+static void test_every_allocation_failure(void **state)
+{
+    (void)state;
+    ash_selection_free(open_selection()); /* the tree, and the cache directory */
+    char *chain = NULL;
+    alloc_hook_install(-1);
+    /* aftershock's own allocations: tree-sitter cannot recover from a failed one and stops
+     * the process (test_analyzer_extract covers that), so it keeps the C library's */
+    ts_set_allocator(NULL, NULL, NULL, NULL);
+    long failures = alloc_hook_fail_each(use_selection, check_chain, &chain);
+    alloc_hook_remove();
+    assert_true(failures > 100); /* a selection allocates a lot: each failure was met */
+    unsetenv("AFTERSHOCK_CACHE_DIR");
+}
+
 int main(void)
 {
 #define T(f) cmocka_unit_test_setup_teardown(f, tmp_tree_setup, tmp_tree_teardown)
     const struct CMUnitTest tests[] = {
         T(test_modules_affected_why),
         T(test_results_recorded_then_replayed),
+        T(test_every_allocation_failure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
