@@ -106,3 +106,19 @@ def fetch_sdist(requirement: str, dest: Path, author: str) -> Path:
         top.rename(dest)
     git_commit(str(dest), author, f"{requirement} sdist")
     return dest
+
+
+def ensure_venv(venv: Path, requirements: Path, who: str) -> Path:
+    """A virtualenv at `venv` with `requirements` installed, reused while that file is
+    unchanged (its sha256 is kept in the venv) and made anew when it changes."""
+    stamp = venv / "requirements.sha256"
+    digest = file_digest(requirements)
+    if stamp.is_file() and stamp.read_text().strip() == digest:
+        return venv
+    print(f"{who}: creating {venv} ...", file=sys.stderr)
+    subprocess.run(["rm", "-rf", str(venv)], check=True)
+    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
+    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
+                    "-r", str(requirements)], check=True, stdout=sys.stderr)
+    stamp.write_text(digest + "\n")
+    return venv

@@ -14,9 +14,10 @@ get the corpus's source roots: ruff through `--config "src = [...]"`, tach throu
 written at the corpus root and listed in .git/info/exclude (so git status stays clean), grimp
 through sys.path.
 
-Each run measures, interleaved in this order: aftershock cold (the corpus's parse cache,
-.aftershock/parse-cache.bin, removed; the interpreter's facts, asked once per interpreter and
-kept until it or its site-packages change, stay, as in graph_bench.py), aftershock warm, ruff, tach, grimp, pydeps, git status. One untimed round
+Each run measures, interleaved in this order: aftershock cold (the corpus's parse and
+resolution caches, .aftershock/parse-cache.bin and resolve-cache.bin, removed; the interpreter's
+facts, asked once per interpreter and kept until it or its site-packages change, stay, as in
+graph_bench.py), aftershock warm, ruff, tach, grimp, pydeps, git status. One untimed round
 first warms the page cache (and finds the tools that cannot run on a corpus: they show "n/a"
 and the reason). Wall time: graph_bench.run around `/usr/bin/time -f %M timeout -s KILL T
 CMD` (the two wrappers add about a millisecond, to every tool alike); peak RSS: GNU time's %M,
@@ -36,8 +37,6 @@ import contextlib
 import json
 import os
 import shlex
-import shutil
-import signal
 import statistics
 import subprocess
 import sys
@@ -86,18 +85,7 @@ class Corpus:
 def ensure_venv(work: Path) -> Path:
     """benchmarks/.work/peers-venv with requirements-peers.txt installed; reused while the
     requirements file is unchanged."""
-    venv = work / "peers-venv"
-    stamp = venv / "requirements.sha256"
-    digest = benchutil.file_digest(REQUIREMENTS)
-    if stamp.is_file() and stamp.read_text().strip() == digest:
-        return venv
-    print(f"peers_bench: creating {venv} ...", file=sys.stderr)
-    shutil.rmtree(venv, ignore_errors=True)
-    subprocess.run([sys.executable, "-m", "venv", str(venv)], check=True)
-    subprocess.run([str(venv / "bin" / "pip"), "install", "-q", "--disable-pip-version-check",
-                    "-r", str(REQUIREMENTS)], check=True, stdout=sys.stderr)
-    stamp.write_text(digest + "\n")
-    return venv
+    return benchutil.ensure_venv(work / "peers-venv", REQUIREMENTS, "peers_bench")
 
 
 def pinned_versions() -> list[str]:
@@ -216,7 +204,8 @@ class Runner:
         forks, it avoids the floor that graph_bench.run's own ru_maxrss inherits from this
         script. The timeout kills the tool itself, not only the wrappers."""
         if tool == "aftershock cold":
-            (c.path / ".aftershock" / "parse-cache.bin").unlink(missing_ok=True)
+            for cache in ("parse-cache.bin", "resolve-cache.bin"):
+                (c.path / ".aftershock" / cache).unlink(missing_ok=True)
         timeout = self.args.pydeps_timeout if tool == "pydeps" else self.args.timeout
         argv = ["/usr/bin/time", "-f", "%M", "-o", self.rss_path, "timeout", "-s", "KILL",
                 f"{timeout:g}"] + self.argv(tool, c)
@@ -283,7 +272,8 @@ def report(corpora: list[Corpus], args: argparse.Namespace) -> str:
         f"- binary: `{args.bin}` ({graph_bench.binary_version(args.bin)})",
         f"- peers: {', '.join(pinned_versions())}; {shlex.quote('git status --porcelain')}",
         f"- machine: {graph_bench.machine()}",
-        f"- {args.runs} interleaved runs, medians. cold: the parse cache removed (the "
+        f"- {args.runs} interleaved runs, medians. cold: the parse and resolution caches "
+        "removed (the "
         "interpreter's facts, asked once per interpreter, stay); warm: cache "
         "present, nothing changed. Peers have no warm mode here (ruff `analyze graph` has no "
         "cache option) and are shown under cold. ratio = aftershock cold / peer. RSS: peak "

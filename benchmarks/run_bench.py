@@ -70,7 +70,7 @@ import benchutil
 
 HERE = Path(__file__).resolve().parent
 GENERATOR = HERE / "gen_suite.py"
-SUMMARY = re.compile(r"; (\d+) modules run, (\d+) replayed\s*$")
+SUMMARY = re.compile(r"; (\d+) modules? run, (\d+) replayed\s*$")
 SELECTION = re.compile(r"^aftershock: (\d+) test modules: (\d+) to run")
 OUTCOMES = re.compile(r"(\d+) (passed|failed|skipped|errors?|xfailed|xpassed)")
 
