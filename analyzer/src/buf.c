@@ -485,17 +485,6 @@ size_t ash__dirname_len(const char *path, size_t len)
     return len ? len - 1 : 0;
 }
 
-const uint8_t *ash__le_take(ash_le_reader *r, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    return at;
-}
-
 uint64_t ash__le_u(ash_le_reader *r, size_t n)
 {
     const uint8_t *p = ash__le_take(r, n);

@@ -306,22 +306,11 @@ static inline uint32_t get_u(ash_le_reader *r, size_t n)
     return v;
 }
 
-static inline const uint8_t *take(ash_le_reader *r, size_t n)
-{
-    if (r->bad || (size_t)(r->end - r->p) < n) {
-        r->bad = 1;
-        return NULL;
-    }
-    const uint8_t *at = r->p;
-    r->p += n;
-    return at;
-}
-
-/* take() of a string the writer stored from a C string: one with a NUL inside would read
+/* ash__le_take() of a string the writer stored from a C string: one with a NUL inside would read
  * back truncated, so it marks the entry malformed. */
 static inline const uint8_t *take_string(ash_le_reader *r, size_t n)
 {
-    const uint8_t *at = take(r, n);
+    const uint8_t *at = ash__le_take(r, n);
     if (at && n && memchr(at, '\0', n)) {
         r->bad = 1;
         return NULL;
@@ -409,13 +398,13 @@ int ash__pcache_imports_with(const ash_pcache *c, long i, ash_imports **out, ash
         imp->line = h.line;
         imp->level = h.level;
         imp->flags = h.flags;
-        imp->module = put_cstr(&at, take(&w, h.mlen), h.mlen);
-        imp->package = h.plen == 0xFFFF ? NULL : put_cstr(&at, take(&w, h.plen), h.plen);
+        imp->module = put_cstr(&at, ash__le_take(&w, h.mlen), h.mlen);
+        imp->package = h.plen == 0xFFFF ? NULL : put_cstr(&at, ash__le_take(&w, h.plen), h.plen);
         imp->name_count = h.names;
         imp->names = h.names ? name_at : NULL;
         for (uint32_t m = 0; m < h.names; m++) {
             uint32_t len = get_u(&w, 2);
-            *name_at++ = put_cstr(&at, take(&w, len), len);
+            *name_at++ = put_cstr(&at, ash__le_take(&w, len), len);
         }
     }
     *at = '\0';

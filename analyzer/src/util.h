@@ -82,7 +82,19 @@ typedef struct ash_le_reader {
     int bad;
 } ash_le_reader;
 
-const uint8_t *ash__le_take(ash_le_reader *r, size_t n);
+/* The next n bytes, or NULL (and `bad` set) when fewer are left. Inline: the parse-cache
+ * decoder calls it for every string of every record. */
+static inline const uint8_t *ash__le_take(ash_le_reader *r, size_t n)
+{
+    if (r->bad || (size_t)(r->end - r->p) < n) {
+        r->bad = 1;
+        return NULL;
+    }
+    const uint8_t *at = r->p;
+    r->p += n;
+    return at;
+}
+
 /* An unsigned integer of n <= 8 bytes. */
 uint64_t ash__le_u(ash_le_reader *r, size_t n);
 double ash__le_f64(ash_le_reader *r);
