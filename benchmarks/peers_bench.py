@@ -23,7 +23,7 @@ and the reason). Wall time: graph_bench.run around `/usr/bin/time -f %M timeout 
 CMD` (the two wrappers add about a millisecond, to every tool alike); peak RSS: GNU time's %M,
 the child tree's ru_maxrss (its floor, shown as "≤ N", is that of `true` under the wrappers).
 The table shows medians and, per peer, aftershock cold / peer as the ratio
-of the medians of the same runs, followed by the goals of the issue: cold <= 0.5x ruff, warm
+of the medians of the same runs, followed by the goals: cold <= 0.5x ruff, warm
 <= 1.5x git status, RSS <= ruff's.
 
 Usage: python3 benchmarks/peers_bench.py --bin build/aftershock [--sizes 1000,10000]
