@@ -1,6 +1,6 @@
 /*
- * Extraction throughput on files already in memory, one thread: the figure the analyzer
- * issue's speed target speaks of (MB/s per core), with how much of it went to tree-sitter.
+ * Extraction throughput on files already in memory, one thread (MB/s per core), with how
+ * much of it went to tree-sitter.
  * usage: extract_bench FILE-LIST [REPEATS]   (FILE-LIST: one path per line)
  */
 #include "extract.h"
