@@ -363,18 +363,21 @@ static void save_state(const run_state *st, const char *cache_dir, cli_diag *dia
     ash__free(path);
 }
 
-static void remove_tree(const char *dir)
+/* Remove `dir` and everything below it, its entry named `last` (if any) last of all: a run
+ * killed while removing its scratch directory leaves it locked until the very end. */
+static void remove_tree_last(const char *dir, const char *last)
 {
     DIR *d = opendir(dir);
     struct dirent *e;
     while (d && (e = readdir(d))) {
-        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0) {
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0 ||
+            (last && strcmp(e->d_name, last) == 0)) {
             continue;
         }
         char *path = ash__path_join(dir, e->d_name);
         struct stat sb;
         if (path && lstat(path, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-            remove_tree(path);
+            remove_tree_last(path, NULL);
         } else if (path) {
             unlink(path);
         }
@@ -383,6 +386,11 @@ static void remove_tree(const char *dir)
     if (d) {
         closedir(d);
     }
+    char *path = last ? ash__path_join(dir, last) : NULL;
+    if (path) {
+        unlink(path);
+    }
+    ash__free(path);
     rmdir(dir);
 }
 
@@ -414,7 +422,11 @@ static void sweep_if_stale(const char *path, time_t now)
     char *lock = ash__path_join(path, ".lock");
     int fd = lock ? open(lock, O_RDONLY | O_NOFOLLOW | O_CLOEXEC) : -1;
     if (fd >= 0 && flock(fd, LOCK_EX | LOCK_NB) == 0) {
-        remove_tree(path);
+        remove_tree_last(path, ".lock");
+    } else if (fd < 0 && errno == ENOENT) {
+        /* no lock: killed before making it, or after removing everything but the directory;
+         * either way empty, and rmdir removes nothing else */
+        rmdir(path);
     }
     if (fd >= 0) {
         close(fd);
@@ -466,7 +478,7 @@ static char *make_work_dir(void)
 /* Remove the run's scratch directory, then let its lock go. */
 static void remove_work_dir(const char *dir)
 {
-    remove_tree(dir);
+    remove_tree_last(dir, ".lock");
     if (work_lock_fd >= 0) {
         close(work_lock_fd);
         work_lock_fd = -1;
