@@ -4,6 +4,8 @@
  */
 #include "fuzz.h"
 
+#include "hash.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <ftw.h>
@@ -102,4 +104,25 @@ char *ash_fuzz__cstr(const uint8_t *data, size_t len)
     }
     s[len] = '\0';
     return s;
+}
+
+uint8_t *ash_fuzz__copy(const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    ASH_FUZZ_CHECK(copy != NULL);
+    if (len) {
+        memcpy(copy, data, len);
+    }
+    return copy;
+}
+
+void ash_fuzz__fix_checksum(uint8_t *file, size_t len)
+{
+    if (len < 8) {
+        return;
+    }
+    uint64_t sum = ash__hash64(file, len - 8);
+    for (int k = 0; k < 8; k++) {
+        file[len - 8 + k] = (uint8_t)(sum >> (8 * k));
+    }
 }

@@ -45,4 +45,12 @@ extern size_t ash_fuzz__diag_bytes;
  * memory. */
 char *ash_fuzz__cstr(const uint8_t *data, size_t len);
 
+/* A copy of data[0..len) (owned by the caller: free()); aborts when out of memory. */
+uint8_t *ash_fuzz__copy(const uint8_t *data, size_t len);
+
+/* Rewrite the last 8 bytes of file[0..len) as the XXH3-64 of the bytes before them, little-
+ * endian: the trailer of every checksummed cache file, so that the fuzzer reaches the
+ * decoder behind the checksum. Nothing when len < 8. */
+void ash_fuzz__fix_checksum(uint8_t *file, size_t len);
+
 #endif

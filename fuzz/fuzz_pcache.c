@@ -74,16 +74,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     unsigned flags = data[0];
     size_t len = size - 1;
-    uint8_t *file = malloc(len ? len : 1);
-    ASH_FUZZ_CHECK(file != NULL);
-    if (len) {
-        memcpy(file, data + 1, len);
-    }
-    if ((flags & FIX_CHECKSUM) && len >= 8) {
-        uint64_t sum = ash__hash64(file, len - 8);
-        for (int k = 0; k < 8; k++) {
-            file[len - 8 + k] = (uint8_t)(sum >> (8 * k));
-        }
+    uint8_t *file = ash_fuzz__copy(data + 1, len);
+    if (flags & FIX_CHECKSUM) {
+        ash_fuzz__fix_checksum(file, len);
     }
     char path[1024];
     ash_fuzz__path(path, sizeof(path), "parse-cache.bin");

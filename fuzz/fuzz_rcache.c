@@ -116,22 +116,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     }
     unsigned flags = data[0];
     size_t len = size - 1;
-    uint8_t *entry = malloc(len ? len : 1);
-    ASH_FUZZ_CHECK(entry != NULL);
-    if (len) {
-        memcpy(entry, data + 1, len);
-    }
+    uint8_t *entry = ash_fuzz__copy(data + 1, len);
     if ((flags & FIX_KEY) && len >= 24) {
         memcpy(entry + 8, key.bytes, 16);
     }
     if (flags & WRITE_BLOBS) {
         write_blobs(entry, len, flags);
     }
-    if ((flags & FIX_CHECKSUM) && len >= 8) {
-        uint64_t sum = ash__hash64(entry, len - 8);
-        for (int k = 0; k < 8; k++) {
-            entry[len - 8 + k] = (uint8_t)(sum >> (8 * k));
-        }
+    if (flags & FIX_CHECKSUM) {
+        ash_fuzz__fix_checksum(entry, len);
     }
     char path[2048];
     object_path(path, sizeof(path), "ac", key.bytes);
