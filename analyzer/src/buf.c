@@ -385,6 +385,15 @@ const char *ash__path_below(const char *dir, const char *path)
     return path[n] ? path + n + 1 : path + n;
 }
 
+int ash__real_below(char **out, const char *dir, const char *path)
+{
+    char *real = realpath(path, NULL);
+    const char *rel = real ? ash__path_below(dir, real) : NULL;
+    *out = rel ? ash__strdup(rel) : NULL;
+    free(real); /* from realpath: the C library's allocator */
+    return rel && !*out ? ash__error_oom() : 0;
+}
+
 char *ash__path_join(const char *a, const char *b)
 {
     size_t la = a ? strlen(a) : 0, lb = b ? strlen(b) : 0;

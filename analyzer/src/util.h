@@ -151,6 +151,11 @@ int ash__write_atomic(const char *path, const void *data, size_t len);
  * Borrowed from `path`. */
 const char *ash__path_below(const char *dir, const char *path);
 
+/* `path` (relative to the working directory, or absolute) with symbolic links resolved, made
+ * relative to `dir` as ash__path_below does, into `*out` (owned); `*out` NULL when `path` does
+ * not exist or is not inside `dir`. 0 or ASH_ENOMEM. */
+int ash__real_below(char **out, const char *dir, const char *path);
+
 /* Join `a` and `b` with '/', leaving out empty parts; owned. */
 char *ash__path_join(const char *a, const char *b);
 

@@ -10,7 +10,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
-#include <unistd.h>
 
 /* A pytest argument naming a file or directory of the project (with an optional ::node id):
  * its path relative to the root into `*rel` (owned), the node id part into `*rest`. */
@@ -26,15 +25,10 @@ static int as_path(char **rel, const char **rest, const char *arg, const char *r
     if (!file) {
         return ash__error_oom();
     }
-    char *abs = realpath(file, NULL);
+    int rc = ash__real_below(rel, root, file);
     ash__free(file);
-    const char *r = abs ? ash__path_below(root, abs) : NULL;
-    if (r) {
-        *rel = ash__strdup(r);
-        *rest = sep;
-    }
-    free(abs);
-    return r && !*rel ? ash__error_oom() : 0;
+    *rest = *rel ? sep : NULL;
+    return rc;
 }
 
 /* pytest options (its own and common plugins') that take no value. */
@@ -158,12 +152,13 @@ static int split_args(ash_session *s, const ash_session_options *o)
 
 static int find_start(ash_session *s)
 {
-    char *cwd = getcwd(NULL, 0), *real = cwd ? realpath(cwd, NULL) : NULL;
-    const char *rel = real ? ash__path_below(ash_project_root(s->project), real) : NULL;
-    s->start = ash__strdup(rel ? rel : "");
-    free(cwd);
-    free(real);
-    return s->start ? 0 : ash__error_oom();
+    if (ash__real_below(&s->start, ash_project_root(s->project), ".") < 0) {
+        return ASH_ENOMEM;
+    }
+    if (!s->start && !(s->start = ash__strdup(""))) {
+        return ash__error_oom();
+    }
+    return 0;
 }
 
 int ash__session_open(ash_session *s, const ash_project_options *popts,

@@ -162,10 +162,12 @@ static int collect_ignores(ignores *out, const ash_strings *words, const char *r
         if (rc == 0 && glob) {
             rc = ash__strings_add(&out->globs, abs.ptr, abs.len);
         } else if (rc == 0) {
-            char *real = realpath(abs.ptr, NULL);
-            const char *rel = real ? ash__path_below(root, real) : NULL;
-            rc = rel ? ash__strings_add(&out->paths, rel, strlen(rel)) : 0;
-            free(real); /* from realpath: the C library's allocator */
+            char *rel;
+            rc = ash__real_below(&rel, root, abs.ptr);
+            if (rc == 0 && rel) {
+                rc = ash__strings_add(&out->paths, rel, strlen(rel));
+            }
+            ash__free(rel);
         }
         ash__buf_free(&abs);
     }
