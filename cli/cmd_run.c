@@ -12,6 +12,7 @@
 #include "rcache.h"
 #include "runner.h"
 #include "session.h"
+#include "share_cli.h"
 #include "state.h"
 
 #include <dirent.h>
@@ -36,7 +37,9 @@ enum {
     OPT_COV_XML,
     OPT_STAGED,
     OPT_SINCE,
-    OPT_MODULE_TIMEOUT
+    OPT_MODULE_TIMEOUT,
+    OPT_REMOTE_WRITE,
+    OPT_CACHE_SUMMARY,
 };
 
 /* What becomes of a test module in this run. */
@@ -58,6 +61,11 @@ static const cli_option options[] = {
      "only the modules the staged changes affect (a pre-commit hook)"},
     {OPT_SINCE, "since", 0, CLI_REQUIRED_ARG, "REF",
      "only the modules the changes since git revision REF affect"},
+    {OPT_REMOTE_WRITE, "remote-write", 0, CLI_NO_ARG, NULL,
+     "upload the passes and the state to the shared cache, in the own scope"},
+    {OPT_CACHE_SUMMARY, "cache-summary", 0, CLI_REQUIRED_ARG, "PATH",
+     "write a JSON summary of the cache hits per scope to PATH (- for stdout)"},
+    CLI_SHARE_OPTIONS,
     CLI_PROJECT_OPTIONS,
     {0},
 };
@@ -83,6 +91,8 @@ typedef struct run_args {
     double module_timeout; /* 0: none */
     int staged;
     const char *since;
+    const char *cache_summary;
+    cli_share share;
 } run_args;
 
 /* What happened to each module, and the totals. */
@@ -127,6 +137,12 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
         case OPT_SINCE:
             a->since = p.value;
             break;
+        case OPT_REMOTE_WRITE:
+            a->share.write = 1;
+            break;
+        case OPT_CACHE_SUMMARY:
+            a->cache_summary = p.value;
+            break;
         case OPT_MODULE_TIMEOUT: {
             char *end;
             a->module_timeout = strtod(p.value, &end);
@@ -147,6 +163,9 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
         case CLI_USAGE:
             return RUN_USAGE;
         default:
+            if (cli_share_option(&a->share, opt, p.value)) {
+                break;
+            }
             if (cli_project_option(cmd, opt, p.value, &a->project, diag) <= 0) {
                 return RUN_USAGE;
             }
@@ -501,6 +520,78 @@ static int replay(run_state *st, ash_rcache *cache, size_t i)
     return passed;
 }
 
+static void add_counts(uint64_t *totals, const ash_result *r)
+{
+    for (int k = 0; k < ASH_COUNT_KINDS; k++) {
+        totals[k] += r->counts[k];
+    }
+}
+
+/* Can module i's result be cached: all of it selected, every import resolved? */
+static int cacheable(const run_state *st, size_t i)
+{
+    const ash_test_module *m = &st->session->suite.modules[i];
+    size_t ids;
+    ash__session_nodeids(st->session, ash_graph_node_path(st->session->graph, m->node), &ids);
+    return !m->unresolved && ids == 0;
+}
+
+/* The suite indices of the modules with fate `fate` whose results can be cached, into
+ * `*out` (owned); their count, or (size_t)-1 when out of memory. */
+static size_t cacheable_with_fate(const run_state *st, int fate, size_t **out)
+{
+    size_t n = 0;
+    if (!(*out = ash__calloc(st->total + 1, sizeof(size_t)))) {
+        return (size_t)-1;
+    }
+    for (size_t i = 0; i < st->total; i++) {
+        if (st->fate[i] == fate && cacheable(st, i)) {
+            (*out)[n++] = i;
+        }
+    }
+    return n;
+}
+
+/* Look up in the shared cache the modules the local one missed; hits are replayed. */
+static int replay_remote(run_state *st, cli_share *sh, ash_rcache *cache)
+{
+    if (!sh->remote) {
+        return 0;
+    }
+    size_t *idx;
+    size_t n = cacheable_with_fate(st, FATE_RUN, &idx);
+    int *hit = n != (size_t)-1 ? ash__calloc(n + 1, sizeof(int)) : NULL;
+    int rc =
+        hit ? cli_share_lookup(sh, st->session, cache, idx, n, st->results, hit) : ash__error_oom();
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        if (hit[k]) {
+            st->fate[idx[k]] = FATE_REPLAYED;
+            st->replayed++;
+            add_counts(st->counts, &st->results[idx[k]]);
+        }
+    }
+    ash__free(hit);
+    ash__free(idx);
+    return rc;
+}
+
+/* With --remote-write: share what ran (passes stored, failures' entries forgotten). */
+static void upload_results(const run_state *st, cli_share *sh)
+{
+    size_t *idx, n = 0;
+    if (!sh->remote || !sh->write || (n = cacheable_with_fate(st, FATE_RUN, &idx)) == (size_t)-1) {
+        return;
+    }
+    size_t kept = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (st->results[idx[k]].module) { /* it ran to the end */
+            idx[kept++] = idx[k];
+        }
+    }
+    cli_share_upload(sh, st->session, st->results, idx, kept);
+    ash__free(idx);
+}
+
 /* Expected durations from the last run; modules never seen get the mean. */
 static void expect_durations(ash_run_item *items, size_t n, const ash_run_state *state)
 {
@@ -518,13 +609,6 @@ static void expect_durations(ash_run_item *items, size_t n, const ash_run_state 
         if (items[k].expected < 0) {
             items[k].expected = known ? sum / (double)known : 1.0;
         }
-    }
-}
-
-static void add_counts(uint64_t *totals, const ash_result *r)
-{
-    for (int k = 0; k < ASH_COUNT_KINDS; k++) {
-        totals[k] += r->counts[k];
     }
 }
 
@@ -718,6 +802,9 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
     clock_gettime(CLOCK_MONOTONIC, &st.start);
     a.project.diag = cli_diag_print;
     a.project.payload = &diag;
+    a.project.prepare = cli_share_prepare;
+    a.project.prepare_payload = &a.share;
+    a.share.diag = &diag;
     int rc = parse(cmd, argc, argv, &a, &diag), status = RUN_OK;
     if (rc != 0) {
         ash__strings_free(&a.pytest_args);
@@ -777,6 +864,11 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             add_counts(st.counts, &st.results[i]);
         }
     }
+    a.share.local_hits = st.replayed;
+    if (!a.force && replay_remote(&st, &a.share, cache) < 0) {
+        status = (cli_fail(ASH_ENOMEM), RUN_INTERNAL);
+        goto done;
+    }
     st.to_run = st.total - st.replayed - st.unaffected;
     if (!diag.quiet) {
         fprintf(stderr, "aftershock: %zu test module%s: %zu to run, %zu replayed from the cache\n",
@@ -805,6 +897,9 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             status = RUN_INTERNAL;
         }
         store_results(&st, cache, &diag);
+        if (!interrupted) {
+            upload_results(&st, &a.share);
+        }
     } else if (!diag.quiet) {
         fprintf(stderr, "aftershock: nothing to run: %s\n",
                 st.replayed ? "every test module is unchanged since it passed"
@@ -840,6 +935,9 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
     }
     if (cache && ash__rcache_writable(cache)) { /* else put said why, once */
         save_state(&st, cache_dir, &diag);
+        if (!interrupted) {
+            cli_share_push_state(&a.share, s.project);
+        }
         ash_rcache_stats stats;
         uint64_t cap = ash__result_cache_cap(s.project);
         if (ash__rcache_stats(cache, &stats) == 0 && stats.bytes > cap) {
@@ -847,6 +945,12 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
         }
     }
     print_summary(&st, unrun);
+    if (a.cache_summary) {
+        cli_share_counts counts = {st.total, st.done, st.replayed, st.unaffected};
+        if (cli_share_summary(&a.share, &counts, a.cache_summary) < 0) {
+            cli_diag_print(NULL, ash_error_last(), &diag);
+        }
+    }
     if (status == RUN_OK) {
         status = interrupted ? RUN_INTERRUPTED : st.failed_modules ? RUN_FAILED : RUN_OK;
     }
@@ -868,6 +972,7 @@ done:
     ash__free(cache_dir);
     ash__session_close(&s);
 free_args:
+    cli_share_free(&a.share);
     ash__strings_free(&a.pytest_args);
     ash__free(a.junit_arg);
     ash__free(a.cov_arg);

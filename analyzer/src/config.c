@@ -38,6 +38,9 @@ static int apply_lockfiles(loader *ld, const char *key, const ash_toml *value);
 static int apply_data(loader *ld, const char *key, const ash_toml *value);
 static int apply_cache_dir(loader *ld, const char *key, const ash_toml *value);
 static int apply_cache_size(loader *ld, const char *key, const ash_toml *value);
+static int apply_remote(loader *ld, const char *key, const ash_toml *value);
+static int apply_remote_timeout(loader *ld, const char *key, const ash_toml *value);
+static int apply_read_scopes(loader *ld, const char *key, const ash_toml *value);
 
 static const struct {
     const char *name;
@@ -53,6 +56,9 @@ static const struct {
     {"data", apply_data},
     {"cache-dir", apply_cache_dir},
     {"cache-size", apply_cache_size},
+    {"remote", apply_remote},
+    {"remote-timeout", apply_remote_timeout},
+    {"read-scopes", apply_read_scopes},
 };
 
 /* `s[0..len)` fit for a one-line message: control bytes become '?', long strings are cut. */
@@ -288,6 +294,30 @@ static int apply_cache_size(loader *ld, const char *key, const ash_toml *value)
     return 0;
 }
 
+static int apply_remote(loader *ld, const char *key, const ash_toml *value)
+{
+    return replace_string(ld, key, value, &ld->config->remote);
+}
+
+static int apply_remote_timeout(loader *ld, const char *key, const ash_toml *value)
+{
+    int type = ash__toml_type(value);
+    double t = type == ASH_TOML_INTEGER ? (double)ash__toml_int(value)
+               : type == ASH_TOML_FLOAT ? ash__toml_float(value)
+                                        : 0;
+    if (!(t > 0 && t <= 3600)) {
+        wrong_type(ld, key, value, "a number of seconds (0 < s <= 3600)");
+        return 0;
+    }
+    ld->config->remote_timeout = t;
+    return 0;
+}
+
+static int apply_read_scopes(loader *ld, const char *key, const ash_toml *value)
+{
+    return replace_list(ld, key, value, &ld->config->read_scopes, &ld->config->read_scope_count);
+}
+
 static void free_data(ash_config_data *data, size_t count)
 {
     for (size_t i = 0; i < count; i++) {
@@ -475,6 +505,8 @@ void ash__config_free(ash_config *config)
     free_list(config->exclude, config->exclude_count);
     free_list(config->env, config->env_count);
     free_list(config->lockfiles, config->lockfile_count);
+    free_list(config->read_scopes, config->read_scope_count);
+    ash__free(config->remote);
     free_data(config->data, config->data_count);
     ash__free(config->python);
     ash__free(config->cache_dir);

@@ -42,6 +42,13 @@ typedef struct ash_config {
     char *cache_dir;
     /** `cache-size = "1GiB"` (or a number of bytes): the result cache's cap; 0: the default. */
     uint64_t cache_size;
+    /** `remote = "http://host/prefix"`: the shared result cache; NULL: none. */
+    char *remote;
+    /** `remote-timeout = 5`: seconds a request to it may stall; 0: the default. */
+    double remote_timeout;
+    /** `read-scopes = ["main"]`: the scopes read after the run's own, in order. */
+    char **read_scopes;
+    size_t read_scope_count;
 } ash_config;
 
 /** One `data` rule: test modules matching `pattern` read the files matching `files`. */

@@ -311,6 +311,9 @@ int ash_project_open(ash_project **out, const char *start, const ash_project_opt
             goto done;
         }
     }
+    if (opts && opts->prepare && (rc = opts->prepare(p, opts->prepare_payload)) < 0) {
+        goto done;
+    }
     struct timespec listing;
     /* git (or the walk) and the stats of the cached files run side by side, on threads of
      * their own unless one thread was asked for */

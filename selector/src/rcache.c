@@ -38,7 +38,7 @@
 
 #define MAGIC "ASHC"
 #define VERSION 1
-#define NBLOBS 3
+#define NBLOBS ASH_RCACHE_BLOBS
 /* Everything but the module path: magic .. key, module_len, outcome .. created, blobs, sum. */
 #define ENTRY_FIXED (4 + 4 + 16 + 4 + 4 + 4 * ASH_COUNT_KINDS + 4 + 8 + 8 + NBLOBS * 24 + 8)
 #define ENTRY_MAX (ENTRY_FIXED + ASH_RESULT_PATH_MAX)
@@ -60,17 +60,7 @@ struct ash_rcache {
     void *payload;
 };
 
-/* A decoded entry; `module` points into the bytes it was decoded from. */
-typedef struct entry {
-    ash_key key;
-    const char *module;
-    uint32_t module_len;
-    uint32_t outcome, counts[ASH_COUNT_KINDS], collected;
-    double duration;
-    int64_t created;
-    uint64_t size[NBLOBS];
-    ash_hash digest[NBLOBS];
-} entry;
+typedef ash_rcache_entry entry;
 
 /* ---- little-endian fields ---- */
 
@@ -93,7 +83,7 @@ static int is_zero(const ash_hash *h)
 }
 
 /* Decode and check data[0..len), read from the file of `key`: NULL, or why it is unusable. */
-static const char *decode(entry *e, const char *data, size_t len, const ash_key *key)
+const char *ash__rcache_entry_decode(entry *e, const char *data, size_t len, const ash_key *key)
 {
     if (len < 4 || memcmp(data, MAGIC, 4) != 0) {
         return "not a cache entry";
@@ -145,7 +135,8 @@ static const char *decode(entry *e, const char *data, size_t len, const ash_key 
     return NULL;
 }
 
-static int encode(ash_buf *b, const ash_key *key, const ash_result *r, const ash_hash *digest)
+int ash__rcache_entry_encode(ash_buf *b, const ash_key *key, const ash_result *r,
+                             const ash_hash *digest)
 {
     size_t mlen = strlen(r->module);
     /* one allocation: every put below fits */
@@ -333,7 +324,7 @@ static int read_entry(const char *path, const ash_key *key, entry *e, char **dat
     } else if ((rc = ash__read_fd(data, &len, fd, path, ENTRY_MAX)) < 0) {
         *why = "unreadable";
     } else {
-        *why = decode(e, *data, len, key);
+        *why = ash__rcache_entry_decode(e, *data, len, key);
     }
     close(fd);
     return rc == ASH_ENOMEM ? rc : *why == NULL;
@@ -490,7 +481,7 @@ int ash__rcache_put(ash_rcache *c, const ash_key *key, const ash_result *r)
     ash_buf b = ASH_BUF_INIT;
     char path[PATH_SIZE];
     size_t dirlen = object_path(c, "ac", key->bytes, path);
-    int rc = encode(&b, key, r, digest);
+    int rc = ash__rcache_entry_encode(&b, key, r, digest);
     if (rc == 0) {
         rc = make_fanout(c, path, dirlen);
     }

@@ -16,6 +16,7 @@
 #ifndef ASH_RCACHE_H
 #define ASH_RCACHE_H
 
+#include "hash.h"
 #include "result.h"
 #include "util.h"
 
@@ -30,6 +31,33 @@
 #define ASH_RCACHE_DEFAULT_BYTES ((uint64_t)1 << 30)
 
 typedef struct ash_rcache ash_rcache;
+
+/* The blobs of an entry, in this order. */
+enum { ASH_RCACHE_JUNIT, ASH_RCACHE_OUTPUT, ASH_RCACHE_COVERAGE, ASH_RCACHE_BLOBS };
+
+/* A decoded action entry (the grammar is in rcache.c); `module` points into the bytes it was
+ * decoded from. A blob of size 0 is empty. */
+typedef struct ash_rcache_entry {
+    ash_key key;
+    const char *module;
+    uint32_t module_len;
+    uint32_t outcome, counts[ASH_COUNT_KINDS], collected;
+    double duration;
+    int64_t created;
+    uint64_t size[ASH_RCACHE_BLOBS];
+    ash_hash digest[ASH_RCACHE_BLOBS]; /* XXH3-128 of each blob's bytes */
+} ash_rcache_entry;
+
+/* Decode and check the entry data[0..len) that must have been stored under `key`: NULL, or
+ * why it is unusable. The same checks as a get, for entries read from elsewhere (a remote
+ * store). */
+const char *ash__rcache_entry_decode(ash_rcache_entry *out, const char *data, size_t len,
+                                     const ash_key *key);
+
+/* Append the entry of `r` under `key` to `out`, `digest` being the XXH3-128 of each of r's
+ * blobs (all zero for an empty one). 0 or ASH_ENOMEM. */
+int ash__rcache_entry_encode(ash_buf *out, const ash_key *key, const ash_result *r,
+                             const ash_hash *digest);
 
 typedef struct ash_rcache_stats {
     uint64_t entries;   /* ac entries */

@@ -155,6 +155,11 @@ typedef struct ash_project_options {
     int jobs;     /**< extraction threads; 0: the number of online CPUs */
     ash_diag_fn diag;
     void *payload;
+    /** Called once the root and the configuration are known, before any cache of the project
+     *  is read or a file listed (e.g. to restore the caches from a shared store), with
+     *  `prepare_payload`; a negative return fails the open with that code. NULL: none. */
+    int (*prepare)(ash_project *project, void *prepare_payload);
+    void *prepare_payload;
 } ash_project_options;
 
 /**
