@@ -8,10 +8,12 @@
 #include "changes.h"
 #include "cli.h"
 #include "embedded.h"
+#include "plan_file.h"
 #include "project.h"
 #include "rcache.h"
 #include "runner.h"
 #include "session.h"
+#include "shard.h"
 #include "share_cli.h"
 #include "state.h"
 
@@ -40,10 +42,12 @@ enum {
     OPT_MODULE_TIMEOUT,
     OPT_REMOTE_WRITE,
     OPT_CACHE_SUMMARY,
+    OPT_SHARD,
+    OPT_PLAN,
 };
 
 /* What becomes of a test module in this run. */
-enum { FATE_RUN = 0, FATE_REPLAYED = 1, FATE_UNAFFECTED = 2 };
+enum { FATE_RUN = 0, FATE_REPLAYED = 1, FATE_UNAFFECTED = 2, FATE_OTHER_SHARD = 3 };
 
 static const cli_option options[] = {
     {OPT_COV, "cov", 0, CLI_OPTIONAL_ARG, "SOURCE",
@@ -65,6 +69,10 @@ static const cli_option options[] = {
      "upload the passes and the state to the shared cache, in the own scope"},
     {OPT_CACHE_SUMMARY, "cache-summary", 0, CLI_REQUIRED_ARG, "PATH",
      "write a JSON summary of the cache hits per scope to PATH (- for stdout)"},
+    {OPT_SHARD, "shard", 0, CLI_REQUIRED_ARG, "K/N",
+     "run shard K of N: with --plan, the plan's; else every N-th module in path order"},
+    {OPT_PLAN, "plan", 0, CLI_REQUIRED_ARG, "FILE",
+     "the JSON of `aftershock plan --shards N --json`, for --shard"},
     CLI_SHARE_OPTIONS,
     CLI_PROJECT_OPTIONS,
     {0},
@@ -93,6 +101,8 @@ typedef struct run_args {
     const char *since;
     const char *cache_summary;
     cli_share share;
+    unsigned shard, shards; /* --shard K/N; 0: all */
+    const char *plan_path;
 } run_args;
 
 /* What happened to each module, and the totals. */
@@ -100,6 +110,7 @@ typedef struct run_state {
     ash_session *session;
     const cli_diag *diag;
     size_t total, to_run, done, replayed, failed_modules, unaffected;
+    size_t other_shards; /* of the unaffected: left to other shards */
     uint64_t counts[ASH_COUNT_KINDS];
     ash_result *results; /* per suite module */
     uint8_t *fate;       /* FATE_* per suite module */
@@ -143,6 +154,14 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
         case OPT_CACHE_SUMMARY:
             a->cache_summary = p.value;
             break;
+        case OPT_SHARD:
+            if (ash__shard_parse(p.value, &a->shard, &a->shards) < 0) {
+                return cli_usage_error(cmd, "--shard: %s", ash_error_last());
+            }
+            break;
+        case OPT_PLAN:
+            a->plan_path = p.value;
+            break;
         case OPT_MODULE_TIMEOUT: {
             char *end;
             a->module_timeout = strtod(p.value, &end);
@@ -173,6 +192,10 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
     }
     if (a->staged && a->since) {
         cli_usage_error(cmd, "--staged and --since cannot be used together");
+        return RUN_USAGE;
+    }
+    if (a->plan_path && !a->shards) {
+        cli_usage_error(cmd, "--plan needs --shard K/N");
         return RUN_USAGE;
     }
     /* pytest's own spellings of what run does itself: --junitxml=PATH, --cov[=SOURCE] */
@@ -208,6 +231,29 @@ static int parse(const cli_command *cmd, int argc, char **argv, run_args *a, cli
             *c = *c == ',' ? ':' : *c;
         }
         a->cov = a->cov_source;
+    }
+    return 0;
+}
+
+/* pytest-xdist's `-n N` among the pytest arguments: aftershock's workers stand in for xdist's
+ * (each worker switches xdist off, see aftershock_worker.py), so N becomes the job count. 0
+ * when absent, "auto" or "logical" (all cores, the default anyway). */
+static int xdist_jobs(const ash_strings *args)
+{
+    for (size_t i = 0; i < args->count; i++) {
+        const char *arg = args->items[i], *value = NULL;
+        if (strcmp(arg, "-n") == 0 || strcmp(arg, "--numprocesses") == 0) {
+            value = i + 1 < args->count ? args->items[i + 1] : NULL;
+        } else if (strncmp(arg, "--numprocesses=", 15) == 0) {
+            value = arg + 15;
+        } else if (strncmp(arg, "-n", 2) == 0 && arg[2] >= '0' && arg[2] <= '9') {
+            value = arg + 2;
+        }
+        char *end;
+        long n = value ? strtol(value, &end, 10) : 0;
+        if (value && *end == '\0' && n > 0 && n <= 4096) {
+            return (int)n;
+        }
     }
     return 0;
 }
@@ -789,6 +835,45 @@ static int restrict_to_affected(run_state *st, const run_args *a, const ash_run_
     return rc;
 }
 
+/* --shard K/N: leave out the modules of other shards. With a plan, shard K's cold modules
+ * are K's, and every module the plan gives no shard (the warm ones) is shard 1's: replayed,
+ * or run if it is no longer cached. Without one, every N-th module in suite (path) order. */
+static int keep_shard(run_state *st, const run_args *a, cli_diag *diag)
+{
+    plan p = {0};
+    int rc = a->plan_path ? plan_file_read(&p, a->plan_path) : 0;
+    if (rc == 0 && a->plan_path && p.shards != a->shards) {
+        rc = ash__error(ASH_EINVAL, "%s: a plan of %u shards, not %u", a->plan_path, p.shards,
+                        a->shards);
+    }
+    for (size_t i = 0, k = 0; rc == 0 && i < st->total; i++) {
+        if (st->fate[i] == FATE_UNAFFECTED) {
+            continue;
+        }
+        const char *path =
+            ash_graph_node_path(st->session->graph, st->session->suite.modules[i].node);
+        unsigned mine;
+        if (a->plan_path) {
+            int planned = plan_shard_of(&p, path);
+            mine = planned ? (unsigned)planned : 1;
+        } else {
+            mine = ash__shard_round_robin(k++, a->shards) + 1;
+        }
+        if (mine != a->shard) {
+            st->fate[i] = FATE_OTHER_SHARD;
+            st->unaffected++;
+            st->other_shards++;
+        }
+    }
+    if (rc == 0 && !diag->quiet) {
+        fprintf(stderr, "aftershock: shard %u/%u: %zu of %zu test modules%s\n", a->shard, a->shards,
+                st->total - st->unaffected, st->total - st->unaffected + st->other_shards,
+                a->plan_path ? " (from the plan)" : "");
+    }
+    plan_free(&p);
+    return rc;
+}
+
 static int exit_status_of(int rc)
 {
     return rc == ASH_ENOTFOUND || rc == ASH_EINVAL ? RUN_USAGE : RUN_INTERNAL;
@@ -849,11 +934,15 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
         status = (cli_fail(ASH_ENOMEM), RUN_INTERNAL);
         goto done;
     }
+    if (a.shards && (rc = keep_shard(&st, &a, &diag)) < 0) {
+        status = (cli_fail(rc), exit_status_of(rc == ASH_ERROR ? ASH_EINVAL : rc));
+        goto done;
+    }
     for (size_t i = 0; i < st.total; i++) {
         const ash_test_module *m = &s.suite.modules[i];
         size_t ids;
         ash__session_nodeids(&s, ash_graph_node_path(s.graph, m->node), &ids);
-        if (st.fate[i] == FATE_UNAFFECTED) {
+        if (st.fate[i] >= FATE_UNAFFECTED) {
             continue;
         }
         if (cache && !a.force && !m->unresolved && ids == 0 && replay(&st, cache, i) < 0) {
@@ -888,7 +977,9 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
             status = (cli_fail(ASH_EIO), RUN_INTERNAL);
             goto done;
         }
-        int jobs = a.project.jobs > 0 ? a.project.jobs : (int)sysconf(_SC_NPROCESSORS_ONLN);
+        int jobs = a.project.jobs > 0           ? a.project.jobs
+                   : xdist_jobs(&a.pytest_args) ? xdist_jobs(&a.pytest_args)
+                                                : (int)sysconf(_SC_NPROCESSORS_ONLN);
         rc = run_rest(&st, &a, jobs > 0 ? jobs : 1, python, plugin_dir, work_dir, &last,
                       &interrupted);
         clear_progress(&st);
@@ -908,7 +999,7 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
     size_t unrun = 0;
     for (size_t i = 0; i < st.total; i++) {
         const ash_result *r = &st.results[i];
-        if (st.fate[i] == FATE_UNAFFECTED) {
+        if (st.fate[i] >= FATE_UNAFFECTED) {
             continue;
         }
         if (!r->module) {

@@ -8,8 +8,8 @@
 
 /* The test selection first (the main job), then the graph underneath it. */
 static const cli_command *const commands[] = {
-    &cli_run_command,   &cli_affected_command, &cli_why_command,  &cli_cache_command,
-    &cli_graph_command, &cli_imports_command,  &cli_hash_command,
+    &cli_run_command,   &cli_plan_command,  &cli_affected_command, &cli_why_command,
+    &cli_cache_command, &cli_graph_command, &cli_imports_command,  &cli_hash_command,
 };
 
 static void usage(FILE *out)

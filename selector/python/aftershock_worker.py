@@ -1016,8 +1016,22 @@ def pytest_load_initial_conftests(early_config, parser, args):
     _activate(early_config, args)
 
 
-def pytest_configure(config):
+def _keep_in_process(config):
+    """Switch pytest-xdist's distribution off in this worker (`-n N` given by the user or in
+    addopts). aftershock runs modules in parallel workers of its own and attributes results
+    and coverage per module, which needs a module's tests in this process; the controller
+    turned the `-n` into its own worker count."""
+    option = config.option
+    if getattr(option, "numprocesses", None) or getattr(option, "dist", "no") != "no":
+        option.numprocesses = 0
+        option.dist = "no"
+        if hasattr(option, "tx"):
+            option.tx = []
+
+
+def pytest_configure(config):  # before pytest-xdist's, which is trylast
     worker = _activate(config)
     if worker is not None:
+        _keep_in_process(config)
         worker.configure(config)
         config.pluginmanager.register(worker, "aftershock-worker")
