@@ -195,9 +195,24 @@ static int key_pytest_args(ash_hasher *h, const ash_env_key_input *in, ash_diag_
                            void *payload)
 {
     (void)diag, (void)payload;
+    /* pytest-xdist's worker count and distribution: `aftershock run` runs each module in one
+     * process whatever they say (its workers switch xdist off), so they decide no outcome */
+    static const char *const xdist_options[] = {"-n", "--numprocesses", "--dist", "--maxprocesses"};
     for (size_t i = 0; i < in->pytest_arg_count; i++) {
-        if (!ash__pytest_arg_is_cosmetic(in->pytest_args[i])) {
-            field_str(h, "pytest-arg", in->pytest_args[i]);
+        const char *a = in->pytest_args[i];
+        int xdist_value = 0;
+        for (size_t k = 0; k < ASH_ARRAY_SIZE(xdist_options); k++) {
+            size_t n = strlen(xdist_options[k]);
+            if (strncmp(a, xdist_options[k], n) == 0 && (a[n] == '\0' || a[n] == '=')) {
+                xdist_value = a[n] == '\0' ? 2 : 1; /* the value follows, or is attached */
+            }
+        }
+        if (xdist_value || (a[0] == '-' && a[1] == 'n' && a[2] >= '0' && a[2] <= '9')) {
+            i += xdist_value == 2;
+            continue;
+        }
+        if (!ash__pytest_arg_is_cosmetic(a)) {
+            field_str(h, "pytest-arg", a);
         }
     }
     return 0;
