@@ -325,8 +325,7 @@ int ash__remote_send(ash_remote *r, ash_remote_request *reqs, size_t n)
             running++;
         }
         int still = 0;
-        if (curl_multi_perform(r->multi, &still) != CURLM_OK ||
-            curl_multi_poll(r->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+        if (curl_multi_perform(r->multi, &still) != CURLM_OK) {
             fail(r, "libcurl failed");
             break;
         }
@@ -344,6 +343,10 @@ int ash__remote_send(ash_remote *r, ash_remote_request *reqs, size_t n)
             t->handle = NULL;
             recycle(r, h);
             running--;
+        }
+        /* wait only for transfers still moving: a finished batch returns at once */
+        if (still > 0 && !r->error && curl_multi_poll(r->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+            fail(r, "libcurl failed");
         }
     }
     /* abandon what is still in flight (the remote failed, or memory ran out) */
