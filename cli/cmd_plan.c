@@ -142,8 +142,9 @@ static int find_warm(ash_session *s, cli_share *sh, uint8_t *warm)
     return rc;
 }
 
-/* Split the cold modules into p->shards shards by their last durations. */
-static int make_plan(plan *p, const ash_session *s, const uint8_t *warm)
+/* Split the cold modules into p->shards shards by their last durations: the shared cache's,
+ * else the last run's here. */
+static int make_plan(plan *p, const ash_session *s, const uint8_t *warm, cli_share *sh)
 {
     ash_run_state last;
     ash__last_run_load(&last, s->project, NULL, NULL);
@@ -161,6 +162,9 @@ static int make_plan(plan *p, const ash_session *s, const uint8_t *warm)
             const ash_state_module *m = ash__state_find(&last, path);
             seconds[p->cold.count - 1] = m ? m->duration : -1;
         }
+    }
+    if (rc == 0) {
+        rc = cli_share_durations(sh, p->cold.items, p->cold.count, seconds);
     }
     if (rc == 0) {
         rc = ash__shard_balance(seconds, p->cold.count, p->shards, shard_of, totals);
@@ -219,7 +223,7 @@ int cmd_plan(const cli_command *cmd, int argc, char **argv)
     warm = ash__calloc(s.suite.count + 1, 1);
     rc = warm ? find_warm(&s, &a.share, warm) : ash__error_oom();
     if (rc == 0) {
-        rc = make_plan(&p, &s, warm);
+        rc = make_plan(&p, &s, warm, &a.share);
     }
     if (rc < 0) {
         status = cli_fail(rc);

@@ -255,12 +255,37 @@ void cli_share_upload(cli_share *sh, const ash_session *s, const ash_result *res
     if (rc == 0) {
         rc = ash__share_forget(&sh->share, failed, nf);
     }
+    char **paths = rc == 0 ? ash__calloc(n + 1, sizeof(char *)) : NULL;
+    double *seconds = paths ? ash__calloc(n + 1, sizeof(double)) : NULL;
+    for (size_t k = 0; seconds && k < n; k++) {
+        paths[k] = results[idx[k]].module;
+        seconds[k] = results[idx[k]].duration;
+    }
+    if (rc == 0) {
+        rc = seconds ? ash__share_store_durations(&sh->share, paths, seconds, n) : ash__error_oom();
+    }
+    ash__free(paths);
+    ash__free(seconds);
     if (rc < 0) {
         cli_diag_print(NULL, ash_error_last(), sh->diag);
     }
     ash__free(keys);
     ash__free(failed);
     ash__free(passes);
+}
+
+int cli_share_durations(cli_share *sh, char *const *modules, size_t n, double *seconds)
+{
+    double *found = sh->remote ? ash__calloc(n + 1, sizeof(double)) : NULL;
+    if (!sh->remote) {
+        return 0;
+    }
+    int rc = found ? ash__share_fetch_durations(&sh->share, modules, n, found) : ash__error_oom();
+    for (size_t k = 0; rc == 0 && k < n; k++) {
+        seconds[k] = found[k] >= 0 ? found[k] : seconds[k];
+    }
+    ash__free(found);
+    return rc;
 }
 
 void cli_share_push_state(cli_share *sh, ash_project *project)

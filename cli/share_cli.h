@@ -65,10 +65,14 @@ int cli_share_prepare(ash_project *project, void *payload);
 int cli_share_lookup(cli_share *sh, const ash_session *s, ash_rcache *cache, const size_t *idx,
                      size_t n, ash_result *results, int *hit);
 
-/* With --remote-write: upload the passes among results[idx[0..n)] and forget the failures'
- * entries. */
+/* With --remote-write: upload the passes among results[idx[0..n)], forget the failures'
+ * entries, and store every one's duration. */
 void cli_share_upload(cli_share *sh, const ash_session *s, const ash_result *results,
                       const size_t *idx, size_t n);
+
+/* Overlay seconds[0..n) (the local durations of modules[0..n), -1 unknown) with the ones the
+ * shared cache has: fresher, from whichever machine ran them last. 0 or ASH_ENOMEM. */
+int cli_share_durations(cli_share *sh, char *const *modules, size_t n, double *seconds);
 
 /* With --remote-write: upload the state snapshot (the parse cache, the last run's durations)
  * as the own scope's. */

@@ -8,6 +8,10 @@
  *               all zero for an empty blob
  *   snapshot  = "ASHS" version:u32 count:u32 file{count} checksum:u64
  *   file      = name_len:u32 name size:u64 sha256:32
+ *   duration  = "ASHD" version:u32 path_len:u32 path seconds:f64 checksum:u64
+ *               ; a module's last duration, under SHA-256("aftershock duration 1" 0 S 0 XXH3-128
+ *               ; of its path): durations survive the change of inputs that makes a module
+ *               ; cold, which is when a plan needs them
  *   checksum  = XXH3-64 of every byte before it
  *
  * version is 1. A result is trusted no more than a local entry: the inner entry must decode
@@ -21,12 +25,14 @@
 #include "rcache.h"
 
 #include <errno.h>
+#include <math.h>
 #include <openssl/evp.h>
 #include <string.h>
 #include <sys/stat.h>
 
 #define RESULT_MAGIC "ASHR"
 #define SNAPSHOT_MAGIC "ASHS"
+#define DURATION_MAGIC "ASHD"
 #define VERSION 1
 #define SHA_LEN 32
 /* Larger than any local entry (module paths are at most ASH_RESULT_PATH_MAX bytes). */
@@ -673,5 +679,105 @@ int ash__share_push_state(const ash_share *s, const ash_share_file *files, size_
         ash__free(data[i]);
     }
     ash__buf_free(&snap);
+    return rc;
+}
+
+/* ---- durations ---- */
+
+/* The key of module `path`'s duration record. */
+static ash_key duration_key(const char *path)
+{
+    ash_hash h = ash__hash_bytes(path, strlen(path));
+    ash_key k;
+    memcpy(k.bytes, h.bytes, sizeof(k.bytes));
+    return k;
+}
+
+int ash__share_store_durations(const ash_share *s, char *const *modules, const double *seconds,
+                               size_t n)
+{
+    if (n == 0 || ash__remote_error(s->remote)) {
+        return 0;
+    }
+    ash_remote_request *reqs = ash__calloc(n, sizeof(*reqs));
+    ash_buf *bodies = ash__calloc(n, sizeof(*bodies));
+    char(*paths)[PATH_MAX_LEN] = ash__calloc(n, PATH_MAX_LEN);
+    int rc = reqs && bodies && paths ? 0 : ash__error_oom();
+    for (size_t j = 0; rc == 0 && j < n; j++) {
+        ash_buf *b = &bodies[j];
+        size_t len = strlen(modules[j]);
+        double d = isfinite(seconds[j]) && seconds[j] > 0 ? seconds[j] : 0;
+        if (ash__buf_put(b, DURATION_MAGIC, 4) < 0 || ash__le_put(b, VERSION, 4) < 0 ||
+            ash__le_put(b, len, 4) < 0 || ash__buf_put(b, modules[j], len) < 0 ||
+            ash__le_put_f64(b, d) < 0 || ash__le_put(b, ash__hash64(b->ptr, b->len), 8) < 0) {
+            rc = ash__error_oom();
+            break;
+        }
+        ash_key k = duration_key(modules[j]);
+        ac_path(paths[j], s->scopes[0], "duration", &k);
+        reqs[j] = (ash_remote_request){
+            .method = ASH_REMOTE_PUT, .path = paths[j], .data = b->ptr, .len = b->len};
+    }
+    if (rc == 0) {
+        rc = ash__remote_send(s->remote, reqs, n);
+    }
+    for (size_t j = 0; bodies && j < n; j++) {
+        ash__buf_free(&bodies[j]);
+    }
+    ash__free(bodies);
+    ash__free(reqs);
+    ash__free(paths);
+    return rc;
+}
+
+/* The seconds of duration record data[0..len) if it is module `path`'s, else -1. */
+static double decode_duration(const char *data, size_t len, const char *path)
+{
+    size_t plen = strlen(path);
+    if (len != 4 + 4 + 4 + plen + 8 + 8 || memcmp(data, DURATION_MAGIC, 4) != 0 ||
+        !checksum_ok(data, len)) {
+        return -1;
+    }
+    ash_le_reader r = {(const uint8_t *)data + 4, (const uint8_t *)data + len - 8, 0};
+    if (ash__le_u(&r, 4) != VERSION || ash__le_u(&r, 4) != plen) {
+        return -1;
+    }
+    const uint8_t *p = ash__le_take(&r, plen);
+    double d = ash__le_f64(&r);
+    return p && memcmp(p, path, plen) == 0 && isfinite(d) && d >= 0 ? d : -1;
+}
+
+int ash__share_fetch_durations(const ash_share *s, char *const *modules, size_t n, double *out)
+{
+    for (size_t j = 0; j < n; j++) {
+        out[j] = -1;
+    }
+    ash_remote_request *reqs = ash__calloc(n + 1, sizeof(*reqs));
+    size_t *which = ash__calloc(n + 1, sizeof(*which));
+    char(*paths)[PATH_MAX_LEN] = ash__calloc(n + 1, PATH_MAX_LEN);
+    int rc = reqs && which && paths ? 0 : ash__error_oom();
+    for (size_t si = 0; rc == 0 && si < s->scope_count && !ash__remote_error(s->remote); si++) {
+        size_t m = 0;
+        for (size_t j = 0; j < n; j++) {
+            if (out[j] < 0) {
+                ash_key k = duration_key(modules[j]);
+                ac_path(paths[m], s->scopes[si], "duration", &k);
+                reqs[m] = (ash_remote_request){
+                    .method = ASH_REMOTE_GET, .path = paths[m], .max = 64 + strlen(modules[j])};
+                which[m++] = j;
+            }
+        }
+        rc = ash__remote_send(s->remote, reqs, m);
+        for (size_t q = 0; q < m; q++) {
+            if (rc == 0 && reqs[q].status == 200) {
+                out[which[q]] =
+                    decode_duration(reqs[q].body.ptr, reqs[q].body.len, modules[which[q]]);
+            }
+            ash__buf_free(&reqs[q].body);
+        }
+    }
+    ash__free(reqs);
+    ash__free(which);
+    ash__free(paths);
     return rc;
 }

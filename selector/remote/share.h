@@ -7,7 +7,8 @@
  *   <URL>/<segment>/ac/<64 hex>         action entries of scope S: a module's result under
  *                                       SHA-256("aftershock result 1" 0 S 0 key), or the
  *                                       scope's state snapshot under
- *                                       SHA-256("aftershock state 1" 0 S 0)
+ *                                       SHA-256("aftershock state 1" 0 S 0), or a
+ *                                       module's last duration (see share.c)
  *
  * <segment> is S with every byte other than a letter, digit, '.', '_' or '-' (and a leading
  * '.') replaced by '_': a readable directory per scope, for per-scope access rules on the
@@ -63,6 +64,15 @@ int ash__share_store(const ash_share *s, const ash_key *keys, const ash_result *
 /* Delete the own scope's entries under keys[0..n) (modules that failed with those inputs),
  * where the server deletes. 0 or ASH_ENOMEM. */
 int ash__share_forget(const ash_share *s, const ash_key *keys, size_t n);
+
+/* Store the durations seconds[0..n) of modules[0..n) (paths) in the own scope: what a plan
+ * balances shards by, once the modules' inputs changed. 0 or ASH_ENOMEM. */
+int ash__share_store_durations(const ash_share *s, char *const *modules, const double *seconds,
+                               size_t n);
+
+/* The last stored duration of each of modules[0..n) into out[0..n), from the first scope
+ * that has one; -1 where none has. 0 or ASH_ENOMEM. */
+int ash__share_fetch_durations(const ash_share *s, char *const *modules, size_t n, double *out);
 
 /* A file of a state snapshot: its name in the snapshot and its local path. */
 typedef struct ash_share_file {

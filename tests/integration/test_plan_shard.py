@@ -8,6 +8,7 @@ import xml.etree.ElementTree as ET
 import pytest
 
 from conftest import ran
+from remote_server import dav_server, dav_server_factory, remote_env  # noqa: F401 (fixtures)
 
 SLOW = "import time\n\ndef test_slow():\n    time.sleep(0.6)\n"
 FAST = "def test_fast():\n    assert True\n"
@@ -27,8 +28,8 @@ def project(tmp_path, make_tree, git_init):
     return git_init(make_tree(tmp_path / "proj", PROJECT))
 
 
-def plan_json(ash, root, *args):
-    proc = ash(root, "plan", "--json", *args, check=0)
+def plan_json(ash, root, *args, env=None):
+    proc = ash(root, "plan", "--json", *args, env=env, check=0)
     return json.loads(proc.stdout)
 
 
@@ -119,3 +120,22 @@ def test_xdist_inside_a_shard_keeps_per_module_results(project, ash, tmp_path):
     assert ran(again) == {} and f"{len(mine)} replayed" in again.stdout
     other = ash(project, "run", "--shard", "1/2", "--", "-n3", check=0)
     assert ran(other) == {}
+
+
+def test_plan_on_a_fresh_machine_balances_by_the_shared_durations(dav_server, tmp_path,
+                                                                  make_tree, git_init, ash):
+    env = remote_env(dav_server.url)
+    a = git_init(make_tree(tmp_path / "a", PROJECT))
+    ash(a, "run", "-j", "2", "--remote-write", env=env, check=0)
+    # another machine, at a commit that makes every module cold, with a parse cache of its
+    # own (so no state snapshot is restored): only the shared durations can tell it
+    b = git_init(make_tree(tmp_path / "b", {
+        **PROJECT, **{m: PROJECT[m] + "# changed\n" for m in MODULES}}))
+    ash(b, "graph", check=0)
+    plan = plan_json(ash, b, "--shards", "2", env=env)
+    assert plan["cold"] == len(MODULES)
+    slow_shard = next(s for s in plan["plan"] if "tests/test_slow.py" in s["modules"])
+    assert slow_shard["modules"] == ["tests/test_slow.py"] and slow_shard["seconds"] >= 0.5
+    # without the remote, nothing is known: the modules are spread by count
+    blind = plan_json(ash, b, "--shards", "2")
+    assert max(len(s["modules"]) for s in blind["plan"]) == (len(MODULES) + 1) // 2
