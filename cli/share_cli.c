@@ -97,13 +97,16 @@ static const char *remote_url(const cli_share *sh, const ash_config *config)
     return config->remote && *config->remote ? config->remote : NULL;
 }
 
-static double remote_timeout(const ash_config *config)
+/* The stall timeout: AFTERSHOCK_REMOTE_TIMEOUT, else remote-timeout (0: the client's
+ * default). A variable that is no number of seconds is said once and ignored. */
+static double remote_timeout(const ash_config *config, cli_diag *diag)
 {
     const char *e = env("AFTERSHOCK_REMOTE_TIMEOUT");
     char *end;
     double t = e ? strtod(e, &end) : 0;
     if (e && (*end || !(t > 0 && t <= 3600))) {
-        t = 0; /* the default; said below */
+        cli_diag_print(NULL, "AFTERSHOCK_REMOTE_TIMEOUT: not a number of seconds; ignored", diag);
+        t = 0;
     }
     return t > 0 ? t : config->remote_timeout;
 }
@@ -138,14 +141,9 @@ int cli_share_prepare(ash_project *project, void *payload)
     if (why) {
         ash__error(ASH_EINVAL, "%s", why);
     }
-    const char *e = env("AFTERSHOCK_REMOTE_TIMEOUT");
-    if (e && remote_timeout(config) == config->remote_timeout) {
-        cli_diag_print(NULL, "AFTERSHOCK_REMOTE_TIMEOUT: not a number of seconds; ignored",
-                       sh->diag);
-    }
     ash_remote_options ro = {
         .url = url,
-        .timeout = remote_timeout(config),
+        .timeout = remote_timeout(config, sh->diag),
         .token = env("AFTERSHOCK_REMOTE_TOKEN"),
         .user = env("AFTERSHOCK_REMOTE_USER"),
         .password = getenv("AFTERSHOCK_REMOTE_PASSWORD"),
