@@ -6,9 +6,10 @@ real nginx with WebDAV (Debian's nginx-light, as the tests start it) serves the 
 loopback. Two clones of the suite stand for two CI machines. Each round measures, in order:
 
     pytest          python -m pytest -q -p no:cacheprovider     on machine B (the baseline)
-    write           aftershock run -j J --remote-write          on machine A, its results and
-                                                                parse cache removed first: runs
-                                                                everything and uploads
+    write           aftershock run -j J --force --remote-write  on machine A, its .aftershock/
+                                                                removed first: runs everything
+                                                                (--force: not even the server's
+                                                                results replay) and uploads
     remote          aftershock run -j J                         on machine B with no .aftershock/:
                                                                 state restored, every module
                                                                 replayed from the server
@@ -95,7 +96,8 @@ def main() -> int:
             times["pytest"].append(timed(
                 [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], b, env)[0])
             shutil.rmtree(a / ".aftershock", ignore_errors=True)
-            times["write"].append(timed([binary, "run", *jobs, "--remote-write"], a, env)[0])
+            times["write"].append(timed([binary, "run", *jobs, "--force", "--remote-write"], a,
+                                         env)[0])
             shutil.rmtree(b / ".aftershock", ignore_errors=True)
             seconds, proc = timed([binary, "run", *jobs, "--cache-summary", "-"], b, env)
             hits = json.loads(proc.stdout[proc.stdout.index("{"):])
@@ -120,7 +122,7 @@ def main() -> int:
     rng = {k: f"{min(v):.2f}–{max(v):.2f}" for k, v in times.items()}
     rows = [
         ("pytest (everything, one process)", "pytest"),
-        ("machine A: run everything, upload (`--remote-write`)", "write"),
+        ("machine A: run everything, upload (`--force --remote-write`)", "write"),
         ("machine B, fresh: replay everything from the server", "remote"),
         ("machine B again: replay from its local cache", "local"),
     ]
