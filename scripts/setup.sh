@@ -8,7 +8,7 @@ cd "$(dirname "$0")/.."
 PYTHON=${PYTHON:-python3}
 
 apt_packages=(cmake gcc make git pkg-config uthash-dev libxxhash-dev libcmocka-dev valgrind
-    clang libclang-rt-14-dev libcurl4-openssl-dev libssl-dev libjansson-dev nginx-light)
+    clang libclang-rt-14-dev libcurl4-openssl-dev libjansson-dev nginx-light)
 # make test-python makes virtualenvs: Debian's own python3 needs python3-venv for that.
 "$PYTHON" -c "import ensurepip, venv" 2>/dev/null || apt_packages+=(python3-venv)
 missing=()

@@ -7,6 +7,7 @@
 #include "remote.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -38,6 +39,85 @@ typedef struct transfer {
     char curl_error[CURL_ERROR_SIZE];
 } transfer;
 
+/*
+ * libcurl is loaded when a remote is first opened, not linked: the binary (and the wheel that
+ * carries it) needs nothing but the C library, and a machine without libcurl loses only the
+ * shared cache, with one message.
+ */
+static struct {
+    CURLcode (*global_init)(long);
+    struct curl_slist *(*slist_append)(struct curl_slist *, const char *);
+    void (*slist_free_all)(struct curl_slist *);
+    CURLM *(*multi_init)(void);
+    CURLMcode (*multi_setopt)(CURLM *, CURLMoption, ...);
+    CURLMcode (*multi_cleanup)(CURLM *);
+    CURLMcode (*multi_add_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_remove_handle)(CURLM *, CURL *);
+    CURLMcode (*multi_perform)(CURLM *, int *);
+    CURLMcode (*multi_poll)(CURLM *, struct curl_waitfd[], unsigned int, int, int *);
+    CURLMsg *(*multi_info_read)(CURLM *, int *);
+    CURL *(*easy_init)(void);
+    void (*easy_reset)(CURL *);
+    void (*easy_cleanup)(CURL *);
+    CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+    CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+    const char *(*easy_strerror)(CURLcode);
+} cu;
+
+/* Load libcurl and initialise it, once: 0, or ASH_ENOTFOUND with a message. */
+static int load_curl(void)
+{
+    static int state; /* 0 not tried, 1 loaded, -1 failed */
+    if (state) {
+        return state > 0 ? 0 : ash__error(ASH_ENOTFOUND, "%s", "libcurl not found");
+    }
+    static const char *const names[] = {"libcurl.so.4", "libcurl-gnutls.so.4", "libcurl.so"};
+    void *lib = NULL;
+    for (size_t i = 0; !lib && i < sizeof(names) / sizeof(names[0]); i++) {
+        lib = dlopen(names[i], RTLD_NOW | RTLD_LOCAL);
+    }
+    state = -1;
+    if (!lib) {
+        return ash__error(ASH_ENOTFOUND,
+                          "remote cache: libcurl not found (libcurl.so.4; Debian: libcurl4)");
+    }
+    struct {
+        void **slot;
+        const char *name;
+    } syms[] = {
+#define SYM(field, name) {(void **)&cu.field, name}
+        SYM(global_init, "curl_global_init"),
+        SYM(slist_append, "curl_slist_append"),
+        SYM(slist_free_all, "curl_slist_free_all"),
+        SYM(multi_init, "curl_multi_init"),
+        SYM(multi_setopt, "curl_multi_setopt"),
+        SYM(multi_cleanup, "curl_multi_cleanup"),
+        SYM(multi_add_handle, "curl_multi_add_handle"),
+        SYM(multi_remove_handle, "curl_multi_remove_handle"),
+        SYM(multi_perform, "curl_multi_perform"),
+        SYM(multi_poll, "curl_multi_poll"),
+        SYM(multi_info_read, "curl_multi_info_read"),
+        SYM(easy_init, "curl_easy_init"),
+        SYM(easy_reset, "curl_easy_reset"),
+        SYM(easy_cleanup, "curl_easy_cleanup"),
+        SYM(easy_setopt, "curl_easy_setopt"),
+        SYM(easy_getinfo, "curl_easy_getinfo"),
+        SYM(easy_strerror, "curl_easy_strerror"),
+#undef SYM
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        if (!(*syms[i].slot = dlsym(lib, syms[i].name))) {
+            return ash__error(ASH_ENOTFOUND, "remote cache: libcurl too old (no %s; 7.66 or later)",
+                              syms[i].name);
+        }
+    }
+    if (cu.global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        return ash__error(ASH_ENOMEM, "remote cache: libcurl could not be initialised");
+    }
+    state = 1;
+    return 0;
+}
+
 static int has_prefix(const char *s, const char *prefix)
 {
     return strncmp(s, prefix, strlen(prefix)) == 0;
@@ -57,11 +137,10 @@ int ash__remote_open(ash_remote **out, const ash_remote_options *o)
                                       "AFTERSHOCK_REMOTE_TOKEN or AFTERSHOCK_REMOTE_USER and "
                                       "AFTERSHOCK_REMOTE_PASSWORD instead");
     }
-    static int initialised;
-    if (!initialised && curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
-        return ash__error(ASH_ENOMEM, "remote cache: libcurl could not be initialised");
+    int rc = load_curl();
+    if (rc < 0) {
+        return rc;
     }
-    initialised = 1;
     ash_remote *r = ash__calloc(1, sizeof(*r));
     if (!r || !(r->url = ash__strdup(u))) {
         ash__free(r);
@@ -75,8 +154,7 @@ int ash__remote_open(ash_remote **out, const ash_remote_options *o)
     r->timeout_ms = (long)(t * 1000);
     r->diag = o->diag;
     r->payload = o->payload;
-    int rc = 0;
-    r->headers = curl_slist_append(NULL, "Expect:");
+    r->headers = cu.slist_append(NULL, "Expect:");
     if (!r->headers) {
         rc = ash__error_oom();
     }
@@ -84,7 +162,7 @@ int ash__remote_open(ash_remote **out, const ash_remote_options *o)
         ash_buf h = ASH_BUF_INIT;
         struct curl_slist *more = NULL;
         if (ash__buf_printf(&h, "Authorization: Bearer %s", o->token) < 0 ||
-            !(more = curl_slist_append(r->headers, h.ptr))) {
+            !(more = cu.slist_append(r->headers, h.ptr))) {
             rc = ash__error_oom();
         }
         r->headers = more ? more : r->headers;
@@ -96,11 +174,11 @@ int ash__remote_open(ash_remote **out, const ash_remote_options *o)
             rc = ash__error_oom();
         }
     }
-    if (rc == 0 && !(r->multi = curl_multi_init())) {
+    if (rc == 0 && !(r->multi = cu.multi_init())) {
         rc = ash__error_oom();
     }
     if (rc == 0) {
-        curl_multi_setopt(r->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)PARALLEL);
+        cu.multi_setopt(r->multi, CURLMOPT_MAX_TOTAL_CONNECTIONS, (long)PARALLEL);
     }
     if (rc < 0) {
         ash__remote_close(r);
@@ -116,12 +194,12 @@ void ash__remote_close(ash_remote *r)
         return;
     }
     for (size_t i = 0; i < r->idle_count; i++) {
-        curl_easy_cleanup(r->idle[i]);
+        cu.easy_cleanup(r->idle[i]);
     }
     if (r->multi) {
-        curl_multi_cleanup(r->multi);
+        cu.multi_cleanup(r->multi);
     }
-    curl_slist_free_all(r->headers);
+    cu.slist_free_all(r->headers);
     ash__free(r->url);
     ash__free(r->user);
     ash__free(r->password);
@@ -191,48 +269,48 @@ static const char *method_name(ash_remote_method m)
 /* An easy handle set up for `t`; NULL when out of memory. */
 static CURL *start(ash_remote *r, transfer *t)
 {
-    CURL *h = r->idle_count ? r->idle[--r->idle_count] : curl_easy_init();
+    CURL *h = r->idle_count ? r->idle[--r->idle_count] : cu.easy_init();
     if (!h) {
         return NULL;
     }
-    curl_easy_reset(h);
+    cu.easy_reset(h);
     ash_remote_request *q = t->req;
     ash_buf url = ASH_BUF_INIT;
     if (ash__buf_printf(&url, "%s/%s", r->url, q->path) < 0) {
-        curl_easy_cleanup(h);
+        cu.easy_cleanup(h);
         return NULL;
     }
-    curl_easy_setopt(h, CURLOPT_URL, url.ptr); /* copied by curl */
+    cu.easy_setopt(h, CURLOPT_URL, url.ptr); /* copied by curl */
     ash__buf_free(&url);
-    curl_easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
-    curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(h, CURLOPT_HTTPHEADER, r->headers);
-    curl_easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms);
+    cu.easy_setopt(h, CURLOPT_PROTOCOLS_STR, "http,https");
+    cu.easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+    cu.easy_setopt(h, CURLOPT_HTTPHEADER, r->headers);
+    cu.easy_setopt(h, CURLOPT_CONNECTTIMEOUT_MS, r->timeout_ms);
     /* a stall, not a slow transfer, is what fails: under 1 byte/s for the whole timeout */
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (r->timeout_ms + 999) / 1000);
-    curl_easy_setopt(h, CURLOPT_ERRORBUFFER, t->curl_error);
-    curl_easy_setopt(h, CURLOPT_PRIVATE, t);
-    curl_easy_setopt(h, CURLOPT_USERAGENT, "aftershock");
+    cu.easy_setopt(h, CURLOPT_LOW_SPEED_LIMIT, 1L);
+    cu.easy_setopt(h, CURLOPT_LOW_SPEED_TIME, (r->timeout_ms + 999) / 1000);
+    cu.easy_setopt(h, CURLOPT_ERRORBUFFER, t->curl_error);
+    cu.easy_setopt(h, CURLOPT_PRIVATE, t);
+    cu.easy_setopt(h, CURLOPT_USERAGENT, "aftershock");
     if (r->user) {
-        curl_easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
-        curl_easy_setopt(h, CURLOPT_USERNAME, r->user);
-        curl_easy_setopt(h, CURLOPT_PASSWORD, r->password);
+        cu.easy_setopt(h, CURLOPT_HTTPAUTH, (long)CURLAUTH_BASIC);
+        cu.easy_setopt(h, CURLOPT_USERNAME, r->user);
+        cu.easy_setopt(h, CURLOPT_PASSWORD, r->password);
     }
     switch (q->method) {
     case ASH_REMOTE_GET:
-        curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
-        curl_easy_setopt(h, CURLOPT_WRITEDATA, t);
+        cu.easy_setopt(h, CURLOPT_WRITEFUNCTION, on_body);
+        cu.easy_setopt(h, CURLOPT_WRITEDATA, t);
         break;
     case ASH_REMOTE_PUT:
-        curl_easy_setopt(h, CURLOPT_UPLOAD, 1L);
-        curl_easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
-        curl_easy_setopt(h, CURLOPT_READDATA, t);
-        curl_easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->len);
+        cu.easy_setopt(h, CURLOPT_UPLOAD, 1L);
+        cu.easy_setopt(h, CURLOPT_READFUNCTION, on_upload);
+        cu.easy_setopt(h, CURLOPT_READDATA, t);
+        cu.easy_setopt(h, CURLOPT_INFILESIZE_LARGE, (curl_off_t)q->len);
         break;
     case ASH_REMOTE_DELETE:
-        curl_easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
-        curl_easy_setopt(h, CURLOPT_NOBODY, 1L);
+        cu.easy_setopt(h, CURLOPT_CUSTOMREQUEST, "DELETE");
+        cu.easy_setopt(h, CURLOPT_NOBODY, 1L);
         break;
     }
     return h;
@@ -241,11 +319,11 @@ static CURL *start(ash_remote *r, transfer *t)
 /* The handle is done: put it back for reuse (or free it). */
 static void recycle(ash_remote *r, CURL *h)
 {
-    curl_multi_remove_handle(r->multi, h);
+    cu.multi_remove_handle(r->multi, h);
     if (r->idle_count < PARALLEL) {
         r->idle[r->idle_count++] = h;
     } else {
-        curl_easy_cleanup(h);
+        cu.easy_cleanup(h);
     }
 }
 
@@ -254,10 +332,10 @@ static void finish(ash_remote *r, CURL *h, transfer *t, CURLcode result)
 {
     ash_remote_request *q = t->req;
     long status = 0;
-    curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+    cu.easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
     curl_off_t down = 0, up = 0;
-    curl_easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
-    curl_easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up);
+    cu.easy_getinfo(h, CURLINFO_SIZE_DOWNLOAD_T, &down);
+    cu.easy_getinfo(h, CURLINFO_SIZE_UPLOAD_T, &up);
     r->stats.requests++;
     r->stats.bytes_in += (uint64_t)down;
     r->stats.bytes_out += (uint64_t)up;
@@ -271,7 +349,7 @@ static void finish(ash_remote *r, CURL *h, transfer *t, CURLcode result)
         if (result == CURLE_OPERATION_TIMEDOUT) {
             fail(r, "no answer within %.3g s (remote-timeout)", (double)r->timeout_ms / 1000);
         } else {
-            fail(r, "%s", t->curl_error[0] ? t->curl_error : curl_easy_strerror(result));
+            fail(r, "%s", t->curl_error[0] ? t->curl_error : cu.easy_strerror(result));
         }
         return;
     }
@@ -313,10 +391,10 @@ int ash__remote_send(ash_remote *r, ash_remote_request *reqs, size_t n)
         while (next < n && running < PARALLEL) {
             ts[next].req = &reqs[next];
             CURL *h = start(r, &ts[next]);
-            if (!h || curl_multi_add_handle(r->multi, h) != CURLM_OK) {
+            if (!h || cu.multi_add_handle(r->multi, h) != CURLM_OK) {
                 rc = ash__error_oom();
                 if (h) {
-                    curl_easy_cleanup(h);
+                    cu.easy_cleanup(h);
                 }
                 break;
             }
@@ -325,18 +403,18 @@ int ash__remote_send(ash_remote *r, ash_remote_request *reqs, size_t n)
             running++;
         }
         int still = 0;
-        if (curl_multi_perform(r->multi, &still) != CURLM_OK) {
+        if (cu.multi_perform(r->multi, &still) != CURLM_OK) {
             fail(r, "libcurl failed");
             break;
         }
         CURLMsg *msg;
         int left;
-        while ((msg = curl_multi_info_read(r->multi, &left))) {
+        while ((msg = cu.multi_info_read(r->multi, &left))) {
             if (msg->msg != CURLMSG_DONE) {
                 continue;
             }
             transfer *t = NULL;
-            curl_easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
+            cu.easy_getinfo(msg->easy_handle, CURLINFO_PRIVATE, (char **)&t);
             CURL *h = msg->easy_handle;
             CURLcode result = msg->data.result;
             finish(r, h, t, result);
@@ -345,7 +423,7 @@ int ash__remote_send(ash_remote *r, ash_remote_request *reqs, size_t n)
             running--;
         }
         /* wait only for transfers still moving: a finished batch returns at once */
-        if (still > 0 && !r->error && curl_multi_poll(r->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
+        if (still > 0 && !r->error && cu.multi_poll(r->multi, NULL, 0, 1000, NULL) != CURLM_OK) {
             fail(r, "libcurl failed");
         }
     }
@@ -354,8 +432,8 @@ int ash__remote_send(ash_remote *r, ash_remote_request *reqs, size_t n)
         if (ts[i].handle) {
             ts[i].req->status = 0;
             ash__buf_free(&ts[i].req->body);
-            curl_multi_remove_handle(r->multi, ts[i].handle);
-            curl_easy_cleanup(ts[i].handle);
+            cu.multi_remove_handle(r->multi, ts[i].handle);
+            cu.easy_cleanup(ts[i].handle);
         }
     }
     ash__free(ts);

@@ -4,6 +4,7 @@
  * (tests/integration/test_remote_cache.py drives it against a real nginx.)
  */
 #include "remote.h"
+#include "sha256.h"
 #include "share.h"
 
 #include <netinet/in.h>
@@ -110,9 +111,44 @@ static void test_unreachable_remote_is_misses_and_one_warning(void **state)
     close(fd);
 }
 
+static void hex(const uint8_t *d, char out[65])
+{
+    for (int i = 0; i < 32; i++) {
+        snprintf(out + 2 * i, 3, "%02x", d[i]);
+    }
+}
+
+/* FIPS 180-4's examples, and the padding's edge (55, 56 and 64 bytes) against known digests. */
+static void test_sha256_vectors(void **state)
+{
+    (void)state;
+    static const struct {
+        const char *in;
+        const char *digest;
+    } cases[] = {
+        {"", "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"},
+        {"abc", "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"},
+        {"abcdbcdecdefdefgefghfghighijhijkijkljklmklmnlmnomnopnopq",
+         "248d6a61d20638b8e5c026930c3e6039a33ce45964ff2167f6ecedd419db06c1"},
+    };
+    uint8_t d[32];
+    char h[65];
+    for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+        ash__sha256(d, cases[i].in, strlen(cases[i].in));
+        hex(d, h);
+        assert_string_equal(h, cases[i].digest);
+    }
+    static char million[1000000];
+    memset(million, 'a', sizeof(million));
+    ash__sha256(d, million, sizeof(million));
+    hex(d, h);
+    assert_string_equal(h, "cdc76e5c9914fb9281a1c7e284d73e67f1809a48a497200e046d39ccc7112cd0");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_sha256_vectors),
         cmocka_unit_test(test_urls_refused),
         cmocka_unit_test(test_scope_names),
         cmocka_unit_test(test_unreachable_remote_is_misses_and_one_warning),
