@@ -108,13 +108,11 @@ static int find_warm(ash_session *s, cli_share *sh, uint8_t *warm)
     int *hit = ash__calloc(total + 1, sizeof(int));
     int rc = misses && results && hit ? 0 : ash__error_oom();
     for (size_t i = 0; rc == 0 && i < total; i++) {
-        const ash_test_module *m = &s->suite.modules[i];
-        const char *path = ash_graph_node_path(s->graph, m->node);
-        size_t ids;
-        ash__session_nodeids(s, path, &ids);
-        if (m->unresolved || ids) {
+        if (!ash__session_cacheable(s, i)) {
             continue; /* never replayed */
         }
+        const ash_test_module *m = &s->suite.modules[i];
+        const char *path = ash_graph_node_path(s->graph, m->node);
         int passed = 0;
         if (cache) {
             rc = ash__rcache_get_pass(cache, &m->inputs, path, &results[i], &passed);

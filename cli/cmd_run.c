@@ -573,25 +573,16 @@ static void add_counts(uint64_t *totals, const ash_result *r)
     }
 }
 
-/* Can module i's result be cached: all of it selected, every import resolved? */
-static int cacheable(const run_state *st, size_t i)
-{
-    const ash_test_module *m = &st->session->suite.modules[i];
-    size_t ids;
-    ash__session_nodeids(st->session, ash_graph_node_path(st->session->graph, m->node), &ids);
-    return !m->unresolved && ids == 0;
-}
-
-/* The suite indices of the modules with fate `fate` whose results can be cached, into
- * `*out` (owned); their count, or (size_t)-1 when out of memory. */
-static size_t cacheable_with_fate(const run_state *st, int fate, size_t **out)
+/* The suite indices of the modules to run whose results can be cached, into `*out` (owned);
+ * their count, or (size_t)-1 when out of memory. */
+static size_t cacheable_to_run(const run_state *st, size_t **out)
 {
     size_t n = 0;
     if (!(*out = ash__calloc(st->total + 1, sizeof(size_t)))) {
         return (size_t)-1;
     }
     for (size_t i = 0; i < st->total; i++) {
-        if (st->fate[i] == fate && cacheable(st, i)) {
+        if (st->fate[i] == FATE_RUN && ash__session_cacheable(st->session, i)) {
             (*out)[n++] = i;
         }
     }
@@ -605,7 +596,7 @@ static int replay_remote(run_state *st, cli_share *sh, ash_rcache *cache)
         return 0;
     }
     size_t *idx;
-    size_t n = cacheable_with_fate(st, FATE_RUN, &idx);
+    size_t n = cacheable_to_run(st, &idx);
     int *hit = n != (size_t)-1 ? ash__calloc(n + 1, sizeof(int)) : NULL;
     int rc =
         hit ? cli_share_lookup(sh, st->session, cache, idx, n, st->results, hit) : ash__error_oom();
@@ -625,7 +616,7 @@ static int replay_remote(run_state *st, cli_share *sh, ash_rcache *cache)
 static void upload_results(const run_state *st, cli_share *sh)
 {
     size_t *idx, n = 0;
-    if (!sh->remote || !sh->write || (n = cacheable_with_fate(st, FATE_RUN, &idx)) == (size_t)-1) {
+    if (!sh->remote || !sh->write || (n = cacheable_to_run(st, &idx)) == (size_t)-1) {
         return;
     }
     size_t kept = 0;
@@ -794,11 +785,10 @@ static void store_results(const run_state *st, ash_rcache *cache, cli_diag *diag
         if (!r->module || st->fate[i] != FATE_RUN) {
             continue;
         }
-        size_t ids;
-        ash__session_nodeids(st->session, r->module, &ids);
         /* a failure forgets a pass cached under the same inputs (a flaky module, --force);
          * node ids ran part of the module: that is no pass of all of it */
-        if (ash__rcache_record(cache, &m->inputs, r, !m->unresolved && !ids) < 0 && !warned) {
+        if (ash__rcache_record(cache, &m->inputs, r, ash__session_cacheable(st->session, i)) < 0 &&
+            !warned) {
             cli_diag_print(NULL, ash_error_last(), diag);
             warned = 1;
         }
@@ -939,13 +929,10 @@ int cmd_run(const cli_command *cmd, int argc, char **argv)
         goto done;
     }
     for (size_t i = 0; i < st.total; i++) {
-        const ash_test_module *m = &s.suite.modules[i];
-        size_t ids;
-        ash__session_nodeids(&s, ash_graph_node_path(s.graph, m->node), &ids);
         if (st.fate[i] >= FATE_UNAFFECTED) {
             continue;
         }
-        if (cache && !a.force && !m->unresolved && ids == 0 && replay(&st, cache, i) < 0) {
+        if (cache && !a.force && ash__session_cacheable(&s, i) && replay(&st, cache, i) < 0) {
             status = (cli_fail(ASH_ENOMEM), RUN_INTERNAL);
             goto done;
         }

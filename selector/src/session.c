@@ -248,6 +248,14 @@ char *const *ash__session_nodeids(const ash_session *s, const char *path, size_t
     return s->nodeids.items + first;
 }
 
+int ash__session_cacheable(const ash_session *s, size_t i)
+{
+    const ash_test_module *m = &s->suite.modules[i];
+    size_t ids;
+    ash__session_nodeids(s, ash_graph_node_path(s->graph, m->node), &ids);
+    return !m->unresolved && ids == 0;
+}
+
 uint64_t ash__result_cache_cap(const ash_project *project)
 {
     uint64_t size = ash__project_config(project)->cache_size;

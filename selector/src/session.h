@@ -50,6 +50,10 @@ char *ash__last_run_path(const char *cache_dir);
 int ash__last_run_load(ash_run_state *out, const ash_project *project, ash_diag_fn diag,
                        void *payload);
 
+/* Can the result of suite module i be cached and replayed: every import of its closure
+ * resolved, and all of it selected (node ids inside it run only part of it)? */
+int ash__session_cacheable(const ash_session *s, size_t i);
+
 /* The node ids selected inside module `path` (a pointer into s->nodeids, count in *n). */
 char *const *ash__session_nodeids(const ash_session *s, const char *path, size_t *n);
 
