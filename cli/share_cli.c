@@ -162,9 +162,6 @@ int cli_share_prepare(ash_project *project, void *payload)
     }
     sh->share =
         (ash_share){sh->remote, sh->scopes.items, sh->scopes.count, cli_diag_print, sh->diag};
-    /* the credentials are libcurl's now: test code run by pytest must not read them */
-    unsetenv("AFTERSHOCK_REMOTE_TOKEN");
-    unsetenv("AFTERSHOCK_REMOTE_PASSWORD");
     ash_share_file files[2];
     char *owned[2] = {NULL, NULL};
     size_t n = (size_t)state_files(project, files, owned);

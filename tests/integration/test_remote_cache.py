@@ -267,9 +267,11 @@ def test_test_code_cannot_read_the_credentials(dav_server, machine, run_on):
             "    assert 'AFTERSHOCK_REMOTE_TOKEN' not in os.environ\n"
             "    assert 'AFTERSHOCK_REMOTE_PASSWORD' not in os.environ\n")
     root = machine("a", {"tests/test_peek.py": peek})
-    proc = run_on(root, "tests/test_peek.py", remote=dav_server.url,
-                  env={"AFTERSHOCK_REMOTE_TOKEN": "tok", "AFTERSHOCK_REMOTE_PASSWORD": "pw"})
-    assert ran(proc) == {"tests/test_peek.py": "passed"}, proc.stdout
+    # a working remote, one refused at set-up, and none (--force: the module runs each time)
+    for remote in (dav_server.url, "ftp://nowhere/x", None):
+        proc = run_on(root, "tests/test_peek.py", "--force", remote=remote,
+                      env={"AFTERSHOCK_REMOTE_TOKEN": "tok", "AFTERSHOCK_REMOTE_PASSWORD": "pw"})
+        assert ran(proc) == {"tests/test_peek.py": "passed"}, (remote, proc.stdout)
 
 
 def test_credentials_in_pyproject_are_refused(dav_server, machine, run_on):
