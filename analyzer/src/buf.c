@@ -527,3 +527,17 @@ int ash__le_put_f64(ash_buf *b, double v)
     memcpy(&bits, &v, sizeof(bits));
     return ash__le_put(b, bits, 8);
 }
+
+int ash__make_dirs(char *path, unsigned mode)
+{
+    for (char *p = path + 1; *p; p++) {
+        if (*p == '/') {
+            *p = '\0';
+            if (mkdir(path, (mode_t)mode) < 0 && errno != EEXIST) {
+                return -1;
+            }
+            *p = '/';
+        }
+    }
+    return mkdir(path, (mode_t)mode) < 0 && errno != EEXIST ? -1 : 0;
+}

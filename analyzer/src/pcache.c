@@ -553,16 +553,7 @@ int ash__cache_dir_prepare(const char *dir)
         return ash__error(ASH_EINVAL, "%s: path too long", dir);
     }
     memcpy(path, dir, n + 1);
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            if (mkdir(path, 0755) < 0 && errno != EEXIST) {
-                return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
-            }
-            *p = '/';
-        }
-    }
-    if (mkdir(path, 0755) < 0 && errno != EEXIST) {
+    if (ash__make_dirs(path, 0755) < 0) {
         return ash__error(ASH_EIO, "%s: %s", path, strerror(errno));
     }
     int rc = write_small(

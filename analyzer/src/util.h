@@ -156,6 +156,10 @@ const char *ash__path_below(const char *dir, const char *path);
  * not exist or is not inside `dir`. 0 or ASH_ENOMEM. */
 int ash__real_below(char **out, const char *dir, const char *path);
 
+/* mkdir -p `path` (modified in place) with `mode`: 0, or -1 with errno set and `path` cut
+ * at the directory that could not be made, for the message. */
+int ash__make_dirs(char *path, unsigned mode);
+
 /* Join `a` and `b` with '/', leaving out empty parts; owned. */
 char *ash__path_join(const char *a, const char *b);
 

@@ -523,16 +523,12 @@ static const ash_share_file *wanted(const ash_share_file *files, size_t n, const
     return NULL;
 }
 
-/* Create the parent directories of `path`. */
+/* Create the parent directories of `path`; a failure shows when the file is written. */
 static void make_parents(const char *path)
 {
-    char *dir = ash__strdup(path);
-    for (char *p = dir ? dir + 1 : NULL; p && *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            mkdir(dir, 0777);
-            *p = '/';
-        }
+    char *dir = ash__strndup(path, ash__dirname_len(path, strlen(path)));
+    if (dir && *dir) {
+        ash__make_dirs(dir, 0777);
     }
     ash__free(dir);
 }

@@ -194,22 +194,6 @@ static int make_fanout(const ash_rcache *c, char *path, size_t dirlen)
     return rc;
 }
 
-/* mkdir -p; 0 or -1 with errno set. */
-static int make_dirs(char *path, mode_t mode)
-{
-    for (char *p = path + 1; *p; p++) {
-        if (*p == '/') {
-            *p = '\0';
-            int failed = mkdir(path, mode) < 0 && errno != EEXIST;
-            *p = '/';
-            if (failed) {
-                return -1;
-            }
-        }
-    }
-    return mkdir(path, mode) < 0 && errno != EEXIST ? -1 : 0;
-}
-
 /* ---- open ---- */
 
 /* The subdirectories and the tag of a writable DIR; 0 or ASH_EIO. */
@@ -260,7 +244,7 @@ int ash__rcache_open(ash_rcache **out, const char *dir, int private_dir, ash_dia
     struct stat st;
     int existed = stat(dir, &st) == 0;
     int rc = 0;
-    if (!existed && make_dirs(path, c->mode) < 0) {
+    if (!existed && ash__make_dirs(path, c->mode) < 0) {
         rc = ash__error(ASH_EIO, "%s: cannot create the cache directory: %s", dir, strerror(errno));
     } else if (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)) {
         rc = ash__error(ASH_EIO, "%s: cache directory is not a directory", dir);
